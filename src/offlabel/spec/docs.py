@@ -1,0 +1,72 @@
+"""The study-file reference page, generated from the models (`python -m offlabel.spec.docs`)."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from offlabel.spec.analyses import AnalysisSettings
+from offlabel.spec.concept_sets import ConceptSetItem
+from offlabel.spec.study import SPEC_VERSION, Study
+
+
+def _type_name(annotation) -> str:
+    text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
+    for noise in ("typing.", "datetime.", "offlabel.spec.concept_sets.", "offlabel.spec.analyses."):
+        text = text.replace(noise, "")
+    if "Annotated[Union[" in text:
+        return "list of analyses (by `type`)"
+    return text.replace("NoneType", "None").replace(" | ", " or ")
+
+
+def _default(field) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "required"
+    value = field.default_factory() if field.default_factory is not None else field.default
+    return "—" if value is None else f"`{value!r}`"
+
+
+_OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "at least", "pattern": "matches"}
+
+
+def _constraint(meta) -> str:
+    for attr, op in _OPS.items():
+        value = getattr(meta, attr, None)
+        if value is not None:
+            return f"{op} {value}" if attr != "pattern" else f"matches `{value}`"
+    return ""
+
+
+def _section(model: type[BaseModel], title: str) -> list[str]:
+    lines = [f"## {title}", "", " ".join((model.__doc__ or "").split()), "",
+             "| field | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        constraints = [_constraint(m) for m in field.metadata if _constraint(m)]
+        meaning = " ".join((field.description or "").split())
+        if constraints:
+            meaning += f" ({', '.join(constraints)})"
+        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
+    return lines + [""]
+
+
+def reference() -> str:
+    lines = [
+        "# The study file (reference)",
+        "",
+        f"Generated from the models in `src/offlabel/spec/` by `make docs`; spec_version {SPEC_VERSION}.",
+        "Every problem in a study file is reported at once with its YAML path, e.g.",
+        "`analyses[2].washout_days: must be >= 0, got -5`.",
+        "",
+    ]
+    lines += _section(Study, "Study (top level)")
+    lines += _section(ConceptSetItem, "Concept set item")
+    for model in get_args(get_args(AnalysisSettings)[0]):
+        kind = get_args(model.model_fields["type"].annotation)[0]
+        lines += _section(model, f"Analysis `type: {kind}`")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")

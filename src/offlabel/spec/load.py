@@ -1,0 +1,133 @@
+"""Reading a study file: YAML → `Study`, with every problem reported at once by its YAML path."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import ValidationError
+
+from offlabel.errors import SpecError
+from offlabel.spec.analyses import AnalysisSettings
+from offlabel.spec.study import Study
+
+def load_study(source: str | Path) -> Study:
+    """Read a study file and return the validated `Study`, or raise `SpecError` listing every problem."""
+    path = Path(source)
+    if not path.exists():
+        raise SpecError(f"The study file '{path}' does not exist. Give the path of a .yaml study file "
+                        "(see studies/ldn_ms.yaml for an example).")
+    if path.is_dir():
+        raise SpecError(f"'{path}' is a folder; give the path of a .yaml study file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"Cannot read the study file '{path}': {e}.") from e
+    return parse_study(text, origin=str(path))
+
+
+def parse_study(text: str, origin: str = "<study>") -> Study:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise SpecError(f"The study file {origin} is not valid YAML{where}: {problem}. "
+                        "Check the indentation and quoting there.") from e
+    if not isinstance(data, dict):
+        raise SpecError(f"The study file {origin} must be a YAML mapping with spec_version, name, "
+                        f"concept_sets and analyses; it is a {type(data).__name__}.")
+    problems: list[str] = []
+    study = None
+    try:
+        study = Study.model_validate(data)
+    except ValidationError as e:
+        problems += [_describe(err) for err in e.errors()]
+    problems += _reference_problems(data)
+    if problems:
+        raise SpecError(f"The study file {origin} has {len(problems)} problem(s):", sorted(set(problems), key=problems.index))
+    return study
+
+
+def study_to_yaml(study: Study) -> str:
+    """The study as YAML; `parse_study(study_to_yaml(s)) == s`."""
+    return yaml.safe_dump(study.to_json_dict(), sort_keys=False, allow_unicode=True)
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    types = _analysis_types()
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif i > 0 and isinstance(loc[i - 1], int) and part in types:
+            continue  # pydantic's discriminator step, not a YAML key
+        elif part in ("function-after", "[key]"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _describe(err: dict) -> str:
+    path = _path(err["loc"])
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "missing":
+        return f"{path}: is required"
+    if kind == "extra_forbidden":
+        return f"{path}: unknown field (remove it, or check its spelling)"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"{path}: must be {op} {bound}, got {value!r}"
+    if kind == "literal_error":
+        return f"{path}: must be {ctx.get('expected')}, got {value!r}"
+    if kind == "union_tag_invalid":
+        return f"{path}: unknown analysis type {ctx.get('tag')!r}; known types: {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"{path}: needs a `type` ({', '.join(sorted(_analysis_types()))})"
+    if kind == "too_short":
+        return f"{path}: must have at least {ctx.get('min_length')} item(s)"
+    if kind == "string_pattern_mismatch":
+        return f"{path}: {value!r} is not a valid name (letters, digits and _; starting with a letter)"
+    msg = err["msg"].removeprefix("Value error, ")
+    shown = "" if isinstance(value, (dict, list)) else f", got {value!r}"
+    return f"{path}: {msg}{shown}"
+
+
+def _reference_problems(data: dict[str, Any]) -> list[str]:
+    """Cross-references that a single field cannot check: concept set names, unique analysis ids."""
+    problems = []
+    sets = data.get("concept_sets") or {}
+    names = set(sets) if isinstance(sets, dict) else set()
+    analyses = data.get("analyses") or []
+    if not isinstance(analyses, list):
+        return problems
+    seen: dict[str, int] = {}
+    for i, a in enumerate(analyses):
+        if not isinstance(a, dict):
+            continue
+        for key, value in a.items():
+            refs = value if isinstance(value, list) else [value]
+            if key in ("concept_sets",) or key.endswith("concept_set"):
+                for j, ref in enumerate(refs):
+                    if isinstance(ref, str) and ref not in names:
+                        where = f"analyses[{i}].{key}" + (f"[{j}]" if isinstance(value, list) else "")
+                        problems.append(f"{where}: no concept set named {ref!r} "
+                                        f"(defined: {', '.join(sorted(names)) or 'none'})")
+        aid = a.get("id") or a.get("type")
+        if isinstance(aid, str):
+            if aid in seen:
+                problems.append(f"analyses[{i}].id: {aid!r} is already used by analyses[{seen[aid]}]; "
+                                "give each analysis a unique id")
+            seen.setdefault(aid, i)
+    return problems
+
+
+@cache
+def _analysis_types() -> frozenset[str]:
+    union = get_args(AnalysisSettings)[0]
+    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in get_args(union))
