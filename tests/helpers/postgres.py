@@ -56,7 +56,7 @@ def load_duckdb_cdm(admin: str, duckdb_path, database: str, schema: str) -> str:
                 ddl = ", ".join(f'"{c}" {_PG_TYPES.get(t.split("(")[0], "TEXT")}' for c, t in cols)
                 con.execute(f'CREATE TABLE "{schema}"."{table}" ({ddl})')
                 data = io.BytesIO()
-                pacsv.write_csv(src.sql(f'SELECT * FROM main."{table}"').fetch_arrow_table(), data)
+                pacsv.write_csv(src.sql(f'SELECT * FROM main."{table}"').to_arrow_table(), data)
                 with con.cursor().copy(f'COPY "{schema}"."{table}" FROM STDIN (FORMAT csv, HEADER true)') as copy:
                     copy.write(data.getvalue())
     finally:

@@ -1,0 +1,17 @@
+"""Study designs. Each is a verb `run(context, settings) -> SummarisedResult`.
+
+`REGISTRY` maps an analysis `type` of the study file to its verb. The heavy lifting runs in
+the database through Ibis; statistics come from `offlabel.stats`.
+"""
+
+from __future__ import annotations
+
+from offlabel.analyses import cdm_snapshot, code_use
+from offlabel.analyses.context import StudyContext
+
+REGISTRY = {
+    "cdm_snapshot": cdm_snapshot.run,
+    "code_use": code_use.run,
+}
+
+__all__ = ["REGISTRY", "StudyContext"]

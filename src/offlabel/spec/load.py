@@ -35,6 +35,9 @@ def parse_study(text: str, origin: str = "<study>") -> Study:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e)
+        start = getattr(e, "context_mark", None)
+        if start is not None and (mark is None or start.line != mark.line):
+            problem += f" ({getattr(e, 'context', None) or 'the construct'} that opened at line {start.line + 1}, column {start.column + 1})"
         raise SpecError(f"The study file {origin} is not valid YAML{where}: {problem}. "
                         "Check the indentation and quoting there.") from e
     if not isinstance(data, dict):

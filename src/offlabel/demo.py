@@ -1,0 +1,59 @@
+"""`offlabel demo`: the flagship study on the demo synthetic world, built once into a cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+
+from offlabel.run import run_study
+
+FLAGSHIP_STUDY = "ldn_ms.yaml"
+DEMO_PERSONS = 200_000
+DEMO_SEED = 2013
+
+
+def cache_dir() -> Path:
+    """$OFFLABEL_CACHE, else $XDG_CACHE_HOME/offlabel, else ~/.cache/offlabel."""
+    if os.environ.get("OFFLABEL_CACHE"):
+        return Path(os.environ["OFFLABEL_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "offlabel"
+
+
+def flagship_study() -> Path:
+    return Path(str(resources.files("offlabel") / "studies" / FLAGSHIP_STUDY))
+
+
+def demo_world(console: Console) -> Path:
+    """The demo world's CDM file; built when absent, keyed by the world config and offlabel's simulator."""
+    from offlabel import synth
+
+    config = Path(synth.DEMO_WORLD)
+    key = hashlib.sha256(config.read_bytes() + synth.SIMULATOR_VERSION.encode()).hexdigest()[:12]
+    folder = cache_dir() / f"demo-world-{key}"
+    path = folder / "cdm.duckdb"
+    if path.exists():
+        console.print(f"Using the cached demo world {path}", highlight=False)
+        return path
+    console.print(f"Building the demo world once into {folder} ...", highlight=False)
+    # Build beside the cache entry and move it in whole, so an interrupted build is never reused.
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    synth.synthesize(persons=DEMO_PERSONS, seed=DEMO_SEED, out=partial / "cdm.duckdb", config=config,
+                     progress=True)
+    partial.rename(folder)
+    return path
+
+
+def run_demo(out_dir: Path, world: Path | None = None, console: Console | None = None) -> int:
+    console = console or Console(stderr=True)
+    cdm = world or demo_world(console)
+    code = run_study(flagship_study(), str(cdm), out_dir, console=console)
+    console.print(f"Open {Path(out_dir) / 'report.html'} in a browser.", highlight=False)
+    return code

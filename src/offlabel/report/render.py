@@ -1,0 +1,117 @@
+"""Render a SummarisedResult as one self-contained HTML page (no network needed to view it).
+
+Each result_type has a section renderer; a result type without one is shown as a table.
+The page is a function of the results and the study only: same results, same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib import resources
+
+import jinja2
+
+import offlabel
+from offlabel.report import figures
+from offlabel.results import SummarisedResult
+from offlabel.results.estimate_values import SUPPRESSED
+
+_env = jinja2.Environment(
+    loader=jinja2.FunctionLoader(lambda name: (resources.files("offlabel.report") / "templates" / name).read_text()),
+    autoescape=True, trim_blocks=True, lstrip_blocks=True,
+)
+
+
+def render_report(result: SummarisedResult, study) -> str:
+    threshold = _threshold(result)
+    sections = []
+    for rid in result.result_ids:
+        part = result.filter(result_id=rid)
+        settings = result.settings_for(rid)
+        renderer = SECTIONS.get(settings.get("result_type"), _generic)
+        sections.append({"title": _title(settings), "settings": settings,
+                         **renderer(part, lambda v: _fmt(v, threshold))})
+    return _env.get_template("report.html.j2").render(
+        study=study, sections=sections, min_cell_count=threshold,
+        cdm_names=sorted({r.cdm_name for r in result.rows}),
+        version=offlabel.__version__,
+    )
+
+
+def _threshold(result) -> int:
+    values = {int(result.settings_for(rid).get("min_cell_count") or 0) for rid in result.result_ids}
+    return max(values) if values else 0
+
+
+def _title(settings) -> str:
+    kind = settings.get("result_type", "result").removeprefix("summarise_").replace("_", " ")
+    return f"{kind.capitalize()} ({settings.get('analysis_id', '')})"
+
+
+def _fmt(value, threshold: int) -> str:
+    if value is SUPPRESSED:
+        return f"<{threshold}"
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _snapshot(part: SummarisedResult, fmt) -> dict:
+    rows = [[r.variable_name, r.variable_level or "", fmt(r.estimate_value)] for r in part.rows]
+    return {"tables": [{"caption": "What the CDM holds", "header": ["", "", "value"], "rows": rows}]}
+
+
+def _code_use(part: SummarisedResult, fmt) -> dict:
+    overall = [r for r in part.rows if r.variable_name == "overall" and r.strata_name == "overall"]
+    by_set: dict[str, dict] = defaultdict(dict)
+    for r in overall:
+        by_set[r.group_level][r.estimate_name] = r.estimate_value
+    tables = [{
+        "caption": "Records and persons per concept set",
+        "header": ["concept set", "records", "persons"],
+        "rows": [[name, fmt(v.get("record_count")), fmt(v.get("person_count"))] for name, v in sorted(by_set.items())],
+    }]
+    concept_rows: dict[tuple, dict] = defaultdict(dict)
+    for r in part.rows:
+        if r.variable_name != "overall" and r.strata_name == "overall":
+            concept_rows[(r.group_level, r.variable_name, r.variable_level, r.additional_level)][r.estimate_name] = \
+                r.estimate_value
+    if concept_rows:
+        tables.append({
+            "caption": "Records and persons per standard concept",
+            "header": ["concept set", "concept", "concept id", "domain", "records", "persons"],
+            "rows": [[*key, fmt(v.get("record_count")), fmt(v.get("person_count"))]
+                     for key, v in sorted(concept_rows.items(), key=lambda kv: tuple(map(str, kv[0])))],
+        })
+    series: dict[str, list] = defaultdict(list)
+    for r in part.rows:
+        if r.variable_name == "overall" and r.strata_name == "year" and r.estimate_name == "record_count":
+            value = None if r.estimate_value is SUPPRESSED else r.estimate_value
+            series[r.group_level].append((int(r.strata_level), value))
+    figs = []
+    if series:
+        figs.append({"caption": "Records per calendar year (suppressed years are gaps)",
+                     "svg": figures.calendar_trend({k: sorted(v) for k, v in series.items()},
+                                                   "records", "Records per year")})
+    return {"tables": tables, "figures": figs}
+
+
+def _generic(part: SummarisedResult, fmt) -> dict:
+    frame = part.tidy()
+    return {"tables": [{"caption": "", "header": list(frame.columns),
+                        "rows": [[fmt(v) for v in row] for row in frame.itertuples(index=False)]}]}
+
+
+SECTIONS = {
+    "summarise_omop_snapshot": _snapshot,
+    "summarise_code_use": _code_use,
+}

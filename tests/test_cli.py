@@ -1,0 +1,159 @@
+"""The command line as a user meets it: real processes, exit codes, files written or not."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offlabel.results import import_summarised_result, is_count
+
+STUDY = Path(__file__).parent / "data" / "eunomia_study.yaml"
+
+
+def offlabel(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "offlabel.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def eunomia_copy(eunomia_path, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cdm") / "eunomia.duckdb"
+    shutil.copy(eunomia_path, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_run(eunomia_copy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "first"
+    before = _sha(eunomia_copy)
+    proc = offlabel("run", STUDY, "--cdm", eunomia_copy, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out, before
+
+
+def test_help_lists_the_commands():
+    proc = offlabel("--help")
+    assert proc.returncode == 0
+    for command in ("run", "demo", "synth", "cdm"):
+        assert command in proc.stdout
+
+
+def test_run_writes_the_three_outputs(first_run):
+    out, _ = first_run
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "report.html", "results.csv"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("offlabel_version", "spec_hash", "cdm_fingerprint", "started", "ended", "timings_seconds",
+                "min_cell_count", "seed"):
+        assert key in manifest
+    assert manifest["min_cell_count"] == 5
+    result = import_summarised_result(out / "results.csv")
+    types = {result.settings_for(rid)["result_type"] for rid in result.result_ids}
+    assert types == {"summarise_omop_snapshot", "summarise_code_use"}
+    persons = result.filter(variable_name="Number of persons").rows[0].estimate_value
+    assert persons == 2694
+    html = (out / "report.html").read_text()
+    assert "<svg" in html
+    # Self-contained: nothing is loaded from elsewhere (XML namespace names are not loads).
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="', html)
+
+
+def test_no_exported_count_is_below_the_threshold(first_run):
+    out, _ = first_run
+    result = import_summarised_result(out / "results.csv")
+    counts = [r.estimate_value for r in result.rows if is_count(r.estimate_name, r.estimate_type)
+              and isinstance(r.estimate_value, int)]
+    assert counts and all(c == 0 or c >= 5 for c in counts)
+
+
+def test_same_spec_and_data_give_byte_identical_results(first_run, eunomia_copy, tmp_path):
+    out, _ = first_run
+    proc = offlabel("run", STUDY, "--cdm", eunomia_copy, "--out", tmp_path / "second")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("results.csv", "report.html"):
+        assert _sha(out / name) == _sha(tmp_path / "second" / name), name
+
+
+def test_run_leaves_the_duckdb_cdm_unchanged(first_run, eunomia_copy):
+    _, before = first_run
+    assert _sha(eunomia_copy) == before
+
+
+def test_rerun_replaces_an_earlier_output(first_run, eunomia_copy, tmp_path):
+    out = tmp_path / "again"
+    for _ in range(2):
+        proc = offlabel("run", STUDY, "--cdm", eunomia_copy, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "report.html", "results.csv"]
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name or ".old" in p.name]
+
+
+def _bad_yaml(tmp: Path) -> Path:
+    p = tmp / "bad.yaml"
+    p.write_text("spec_version: 1\nname: [oops\n")
+    return p
+
+
+def _bad_spec(tmp: Path) -> Path:
+    p = tmp / "spec.yaml"
+    p.write_text("spec_version: 1\nname: x\nmin_cell_count: -5\nanalyses:\n  - type: code_use\n    concept_sets: [nope]\n")
+    return p
+
+
+def _a_file(tmp: Path) -> Path:
+    p = tmp / "a_file"
+    p.write_text("x")
+    return p
+
+
+@pytest.mark.parametrize("case, make_args, words", [
+    ("missing study", lambda t, c: ["run", t / "nope.yaml", "--cdm", c, "--out", t / "o"], "does not exist"),
+    ("bad yaml", lambda t, c: ["run", _bad_yaml(t), "--cdm", c, "--out", t / "o"], "opened at line 2, column 7"),
+    ("bad spec", lambda t, c: ["run", _bad_spec(t), "--cdm", c, "--out", t / "o"], "min_cell_count: must be >= 1, got -5"),
+    ("missing cdm", lambda t, c: ["run", STUDY, "--cdm", t / "none.duckdb", "--out", t / "o"], "does not exist"),
+    ("unreadable cdm", lambda t, c: ["run", STUDY, "--cdm", _a_file(t).rename(t / "x.duckdb"), "--out", t / "o"],
+     "Cannot open"),
+    ("unknown scheme", lambda t, c: ["run", STUDY, "--cdm", "oracle://db", "--out", t / "o"], "Unknown CDM address scheme"),
+    ("unwritable out", lambda t, c: ["run", STUDY, "--cdm", c, "--out", _a_file(t) / "o"], "Cannot write to the output folder"),
+    ("out is a file", lambda t, c: ["run", STUDY, "--cdm", c, "--out", _a_file(t)], "is a file"),
+    ("cdm check bad", lambda t, c: ["cdm", "check", "--cdm", "oracle://db"], "Unknown CDM address scheme"),
+])
+def test_bad_input_gives_one_paragraph_and_exit_2(case, make_args, words, tmp_path, eunomia_copy):
+    proc = offlabel(*make_args(tmp_path, eunomia_copy))
+    assert proc.returncode == 2, (case, proc.stderr)
+    assert words in proc.stderr.replace("\n", " ")
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_code_is_bad_input_and_writes_nothing(tmp_path, eunomia_copy):
+    study = tmp_path / "s.yaml"
+    study.write_text(STUDY.read_text().replace('code: "140587"', 'code: "99999999"'))
+    proc = offlabel("run", study, "--cdm", eunomia_copy, "--out", tmp_path / "o")
+    assert proc.returncode == 2
+    assert "RxNorm code 99999999" in proc.stderr
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
+def test_debug_shows_the_traceback(tmp_path, eunomia_copy):
+    proc = offlabel("--debug", "run", STUDY, "--cdm", "oracle://db", "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_refuses_to_overwrite_a_foreign_folder(tmp_path, eunomia_copy):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "thesis.docx").write_text("precious")
+    proc = offlabel("run", STUDY, "--cdm", eunomia_copy, "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert (tmp_path / "o" / "thesis.docx").read_text() == "precious"
