@@ -108,3 +108,16 @@ def test_not_a_cdm(tmp_path):
     (tmp_path / "folder").mkdir()
     with pytest.raises(CdmError, match="no Parquet or CSV files"):
         offlabel.connect(tmp_path / "folder")
+
+
+def test_a_study_runs_on_the_synthea_zip(synthea_zip, tmp_path):
+    from offlabel.results import import_summarised_result
+    from offlabel.run import run_study
+
+    study = tmp_path / "snapshot.yaml"
+    study.write_text("spec_version: 1\nname: snapshot\nanalyses:\n  - type: cdm_snapshot\n")
+    assert run_study(study, str(synthea_zip), tmp_path / "out") == 0
+    result = import_summarised_result(tmp_path / "out" / "results.csv")
+    assert result.filter(variable_name="CDM", variable_level="version").rows[0].estimate_value == "5.4"
+    persons = result.filter(variable_name="Number of persons").rows[0].estimate_value
+    assert persons == 28

@@ -43,9 +43,13 @@ def _threshold(result) -> int:
     return max(values) if values else 0
 
 
+_TITLES = {"summarise_omop_snapshot": "What the CDM holds", "summarise_code_use": "Code use"}
+
+
 def _title(settings) -> str:
-    kind = settings.get("result_type", "result").removeprefix("summarise_").replace("_", " ")
-    return f"{kind.capitalize()} ({settings.get('analysis_id', '')})"
+    kind = settings.get("result_type", "result")
+    title = _TITLES.get(kind) or kind.removeprefix("summarise_").replace("_", " ").capitalize()
+    return f"{title} ({settings.get('analysis_id', '')})"
 
 
 def _fmt(value, threshold: int) -> str:
