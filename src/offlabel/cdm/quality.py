@@ -1,7 +1,7 @@
 """Data quality of an OMOP CDM: its shape (rows and date range per table) and its findings.
 
 `describe(cdm)` counts rows and spans dates; `check(cdm)` returns `Finding`s; `render()`
-prints both; `exit_code()` turns findings into 0 (clean), 1 (warnings only) or 2 (errors).
+(quality_report.py) prints both; `exit_code()` turns findings into 0 (clean), 1 (warnings only) or 2 (errors).
 
 Every check reads the CDM specification (`schema.cdm_spec`), never a table name in a branch:
 which tables and columns are required, their types, primary keys, `*_concept_id` columns that
@@ -29,6 +29,8 @@ Decisions:
   (derived from events that are already checked). DEATH is included, as in Achilles.
 - Future dates: date columns (and datetime columns without a date twin, e.g.
   birth_datetime) outside the vocabulary tables, where 2099-12-31 is the convention.
+- Unknown persons (an addition, DQD's isForeignKey for person_id only): rows whose
+  person_id, a foreign key to PERSON by the spec, is not in PERSON.
 - Birth after death: death_date before the year of birth, or before birth_datetime where
   it is filled; the month and day of birth are not used (they may be absent).
 """
@@ -53,8 +55,8 @@ VOCABULARY_TABLES = frozenset({
 NOT_EVENT_TABLES = frozenset({"observation_period", "payer_plan_period", "condition_era", "drug_era", "dose_era"})
 # The order findings are listed in, within a severity.
 CHECKS = ("missing_table", "missing_column", "wrong_type", "duplicate_primary_key", "end_before_start",
-          "birth_after_death", "future_date", "person_without_observation", "outside_observation",
-          "non_standard_concept", "check_failed")
+          "birth_after_death", "future_date", "unknown_person", "person_without_observation",
+          "outside_observation", "non_standard_concept", "check_failed")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def describe(cdm) -> list[TableSummary]:
 
 
 def _main_date_columns(tspec: TableSpec | None, t: ir.Table) -> list[str]:
-    dated = [c for c in (tspec.columns.values() if tspec else ()) if c.column in t.columns and _is_date(t[c.column])]
+    specs = tspec.columns.values() if tspec else ()
+    dated = [c for c in specs if c.column in t.columns and _is_date(t[c.column])]
     for pick in (lambda c: type_family(c.datatype) == "date" and c.required,
                  lambda c: type_family(c.datatype) == "date",
                  lambda c: type_family(c.datatype) == "datetime"):
@@ -126,8 +129,8 @@ def check(cdm, today: dt.date | None = None) -> list[Finding]:
     ctx = _Context(cdm, today or dt.date.today())
     findings = list(_structure(ctx))
     for table in ctx.tables:
-        for step in (_duplicate_primary_key, _end_before_start, _future_date, _outside_observation,
-                     _non_standard_concept):
+        for step in (_wrong_type, _duplicate_primary_key, _end_before_start, _future_date, _unknown_person,
+                     _outside_observation, _non_standard_concept):
             findings += _guarded(step, ctx, table)
     findings += _guarded(_person_without_observation, ctx, "person")
     findings += _guarded(_birth_after_death, ctx, "death")
@@ -198,14 +201,15 @@ def _structure(ctx: _Context):
                        f"recreate it with {ddl}.")
             yield Finding("error", "missing_column", table, ", ".join(missing), len(missing), None,
                           f"{table.upper()} lacks the required column(s) {', '.join(missing)}. {fix}")
-        wrong = [(c, col, _type_severity(col.datatype, t[c].type())) for c, col in tspec.columns.items()
-                 if c in t.columns]
-        if any(w[2] for w in wrong):
-            yield from _wrong_type(ctx, table, [w for w in wrong if w[2]])
 
 
-def _wrong_type(ctx: _Context, table: str, wrong):
+def _wrong_type(ctx: _Context, table: str):
     t, key = ctx.tables[table], ctx.id_column(table)
+    wrong = [(c, col, _type_severity(col.datatype, t[c].type())) for c, col in ctx.spec[table].columns.items()
+             if c in t.columns]
+    wrong = [w for w in wrong if w[2]]
+    if not wrong:
+        return
     total, tallies = _tally(t, key, [t[c].notnull() for c, _, _ in wrong])
     for (c, col, severity), (n, example) in zip(wrong, tallies):
         if severity == "warning":
@@ -329,6 +333,26 @@ def _outside_observation(ctx: _Context, table: str):
                       "their loss.", key, total)
 
 
+def _unknown_person(ctx: _Context, table: str):
+    """Rows whose person_id (a foreign key to PERSON, says the spec) is not in PERSON."""
+    col = ctx.spec[table].columns.get("person_id")
+    if (table == "person" or col is None or (col.fk_table or "").lower() != "person"
+            or "person_id" not in ctx.usable(table) or "person_id" not in ctx.usable("person")):
+        return
+    t, p, key = ctx.tables[table], ctx.tables["person"], ctx.id_column(table)
+    rows = t.select(pid=t.person_id, k=t[key]).filter(lambda r: r.pid.notnull())
+    known = p.select(known_id=p.person_id)
+    unknown = rows.anti_join(known, rows.pid == known.known_id)
+    row = _one(unknown.aggregate(n=unknown.count(), example=unknown.k.min(), persons=unknown.pid.nunique())
+               .cross_join(rows.aggregate(total=rows.count())))
+    n, total = int(row["n"]), int(row["total"])
+    if n:
+        yield Finding("warning", "unknown_person", table, "person_id", n, _py(row["example"]),
+                      f"{_share(n, total)} in {table.upper()} belong to {int(row['persons']):,} person_id(s) that "
+                      "PERSON does not have, so no cohort or analysis sees them. Add the persons to PERSON, or "
+                      "remove their rows, in the ETL.", key, total)
+
+
 def _person_without_observation(ctx: _Context, table: str):
     op = _observation_periods(ctx)
     if op is None or "person_id" not in ctx.usable("person"):
@@ -384,58 +408,6 @@ def _birth_after_death(ctx: _Context, table: str):
                       f"{_share(n, total, 'death record')} date a death before the person's birth (death_date "
                       "before year_of_birth or birth_datetime), so their ages and follow-up are wrong. Check "
                       "year_of_birth and death_date in the ETL.", "person_id", total)
-
-
-# -- printing -------------------------------------------------------------------------------
-
-
-def render(summaries: list[TableSummary], findings: list[Finding], console) -> None:
-    """Print the tables' rows and date ranges, the findings, and a one-line verdict.
-
-    On a console narrower than 150 characters the findings' messages follow the table,
-    numbered, instead of filling a narrow column of it.
-    """
-    from rich.markup import escape
-    from rich.table import Table
-
-    shape = Table(title="CDM tables", title_justify="left")
-    for name, justify in (("table", "left"), ("rows", "right"), ("first date", "left"), ("last date", "left")):
-        shape.add_column(name, justify=justify)
-    for s in summaries:
-        shape.add_row(s.table, f"{s.rows:,}", str(s.first_date or ""), str(s.last_date or ""))
-    console.print(shape)
-
-    if findings:
-        inline = console.width >= 150
-        found = Table(title="Findings", title_justify="left", show_lines=inline)
-        for name in ("#", "severity", "check", "table.column", "count", "example id") + (("message",) if inline else ()):
-            found.add_column(name, justify="right" if name in ("#", "count", "example id") else "left",
-                             ratio=1 if name == "message" else None, overflow="fold")
-        for i, f in enumerate(findings, 1):
-            columns = (f.column or "").split(", ")
-            where = f"{f.table}.{columns[0]}" if f.column else f.table
-            where += f" (+{len(columns) - 1} more)" if len(columns) > 1 else ""
-            example = "" if f.example_id is None else str(f.example_id)
-            example = f"{f.id_column} {example}" if inline and f.id_column and example else example
-            colour = "red" if f.severity == "error" else "yellow"
-            found.add_row(str(i), f"[{colour}]{f.severity}[/]", f.check, escape(where), f"{f.count:,}",
-                          escape(example), *((escape(f.message),) if inline else ()))
-        console.print(found)
-        if not inline:
-            for i, f in enumerate(findings, 1):
-                example = f" (Example: {f.id_column} {f.example_id}.)" if f.example_id is not None else ""
-                console.print(f"{i}. {escape(f.message)}{escape(example)}")
-
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
-    if errors:
-        console.print(f"[bold red]{errors} error(s)[/], {warnings} warning(s): the CDM does not follow the "
-                      "specification; fix the errors before running studies on it.")
-    elif warnings:
-        console.print(f"[bold yellow]{warnings} warning(s)[/], no errors: studies can run; the warnings say "
-                      "what they will miss.")
-    else:
-        console.print("[bold green]Clean[/]: no findings.")
 
 
 # -- helpers --------------------------------------------------------------------------------
