@@ -13,8 +13,6 @@ from rich.console import Console
 from offlabel.run import run_study
 
 FLAGSHIP_STUDY = "ldn_ms.yaml"
-DEMO_PERSONS = 200_000
-DEMO_SEED = 2013
 
 
 def cache_dir() -> Path:
@@ -34,7 +32,7 @@ def demo_world(console: Console) -> Path:
     from offlabel import synth
 
     config = Path(synth.DEMO_WORLD)
-    key = hashlib.sha256(config.read_bytes() + synth.SIMULATOR_VERSION.encode()).hexdigest()[:12]
+    key = _simulator_fingerprint()
     folder = cache_dir() / f"demo-world-{key}"
     path = folder / "cdm.duckdb"
     if path.exists():
@@ -45,10 +43,19 @@ def demo_world(console: Console) -> Path:
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    synth.synthesize(persons=DEMO_PERSONS, seed=DEMO_SEED, out=partial / "cdm.duckdb", config=config,
-                     progress=True)
+    synth.synthesize(persons=synth.DEMO_PERSONS, seed=synth.DEMO_SEED, out=partial / "cdm.duckdb",
+                     config=config, progress=True)
     partial.rename(folder)
     return path
+
+
+def _simulator_fingerprint() -> str:
+    """A hash of the simulator's code, data and the demo config: a changed simulator rebuilds the world."""
+    root = Path(str(resources.files("offlabel.synth")))
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".csv", ".yaml")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def run_demo(out_dir: Path, world: Path | None = None, console: Console | None = None) -> int:

@@ -23,7 +23,7 @@ import offlabel
 from offlabel.analyses import REGISTRY, StudyContext
 from offlabel.cdm import connect
 from offlabel.cdm.vocabulary import resolve_concept_sets
-from offlabel.errors import OutputError
+from offlabel.errors import OutputError, SpecError
 from offlabel.report import render_report
 from offlabel.results import bind, export_summarised_result, suppress
 from offlabel.spec import load_study
@@ -38,7 +38,7 @@ def run_study(study_path, cdm_address, out_dir, *, min_cell_count=None, console:
     study = load_study(study_path)
     if min_cell_count is not None:
         if min_cell_count < 1:
-            raise OutputError(f"--min-cell-count must be at least 1, got {min_cell_count}.")
+            raise SpecError(f"--min-cell-count must be at least 1, got {min_cell_count}.")
         study = study.model_copy(update={"min_cell_count": min_cell_count})
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}

@@ -228,7 +228,12 @@ def _connect_postgres(url: str) -> Cdm:
     with con.con.cursor() as cur:
         cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (cdm_schema,))
         names = [r[0] for r in cur.fetchall()]
-        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{results_schema}"')
+        try:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{results_schema}"')
+        except Exception as e:
+            raise CdmError(f"offlabel may write only to the results schema '{results_schema}', and cannot create "
+                           f"it: {_first_line(e)}. Ask your database administrator to create it and grant you "
+                           "CREATE and USAGE on it, or name a schema you own with results_schema=.") from e
     tables = {n.lower(): n for n in names}
     if "person" not in tables:
         raise CdmError(f"The schema '{cdm_schema}' of database '{database}' has no PERSON table, so it is "

@@ -28,7 +28,7 @@ def to_svg(fig) -> str:
 
 def calendar_trend(series: dict[str, list[tuple[int, float | None]]], ylabel: str, title: str) -> str:
     """Lines by calendar period, one per series; suppressed points (None) leave gaps."""
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
     for label, points in sorted(series.items()):
         xs = [x for x, _ in points]
         ys = [float("nan") if y is None else y for _, y in points]
@@ -36,5 +36,5 @@ def calendar_trend(series: dict[str, list[tuple[int, float | None]]], ylabel: st
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     if len(series) > 1:
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return to_svg(fig)
