@@ -7,6 +7,7 @@ from typing import get_args
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from offlabel.spec import cohorts
 from offlabel.spec.analyses import AnalysisSettings
 from offlabel.spec.concept_sets import ConceptSetItem
 from offlabel.spec.study import SPEC_VERSION, Study
@@ -14,10 +15,15 @@ from offlabel.spec.study import SPEC_VERSION, Study
 
 def _type_name(annotation) -> str:
     text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
-    for noise in ("typing.", "datetime.", "offlabel.spec.concept_sets.", "offlabel.spec.analyses."):
+    for noise in ("typing.", "datetime.", "offlabel.spec.concept_sets.", "offlabel.spec.analyses.",
+                  "offlabel.spec.cohorts."):
         text = text.replace(noise, "")
     if "Annotated[Union[" in text:
+        if "EventCountRule" in text:
+            return "list of inclusion rules (count rule, `any_of`, `all_of`)"
         return "list of analyses (by `type`)"
+    if text.startswith("Union["):
+        return " or ".join(part.strip() for part in text[6:-1].split(","))
     return text.replace("NoneType", "None").replace(" | ", " or ")
 
 
@@ -25,6 +31,8 @@ def _default(field) -> str:
     if field.default is PydanticUndefined and field.default_factory is None:
         return "required"
     value = field.default_factory() if field.default_factory is not None else field.default
+    if isinstance(value, BaseModel):
+        return f"`{value.model_dump(exclude_none=True)}`"
     return "—" if value is None else f"`{value!r}`"
 
 
@@ -62,6 +70,10 @@ def reference() -> str:
     ]
     lines += _section(Study, "Study (top level)")
     lines += _section(ConceptSetItem, "Concept set item")
+    for model in (cohorts.CohortDefinition, cohorts.CohortEntry, cohorts.DateRange, cohorts.EventCountRule,
+                  cohorts.RelativeWindow, cohorts.CalendarWindow, cohorts.AnyOf, cohorts.AllOf,
+                  cohorts.EndOfObservationExit, cohorts.DrugEraExit, cohorts.FixedDaysExit, cohorts.EventEndExit):
+        lines += _section(model, f"Cohort: {model.__name__}")
     for model in get_args(get_args(AnalysisSettings)[0]):
         kind = get_args(model.model_fields["type"].annotation)[0]
         lines += _section(model, f"Analysis `type: {kind}`")

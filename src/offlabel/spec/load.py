@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from offlabel.errors import SpecError
 from offlabel.spec.analyses import AnalysisSettings
+from offlabel.spec.cohorts import INCLUSION_RULE_TAGS
 from offlabel.spec.study import Study
 
 def load_study(source: str | Path) -> Study:
@@ -49,7 +50,7 @@ def parse_study(text: str, origin: str = "<study>") -> Study:
         study = Study.model_validate(data)
     except ValidationError as e:
         problems += [_describe(err) for err in e.errors()]
-    problems += _reference_problems(data)
+    problems += _reference_problems(data, study)
     if problems:
         raise SpecError(f"The study file {origin} has {len(problems)} problem(s):", sorted(set(problems), key=problems.index))
     return study
@@ -66,8 +67,8 @@ def _path(loc: tuple) -> str:
     for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif i > 0 and isinstance(loc[i - 1], int) and part in types:
-            continue  # pydantic's discriminator step, not a YAML key
+        elif (i > 0 and isinstance(loc[i - 1], int) and part in types) or part in INCLUSION_RULE_TAGS:
+            continue  # pydantic's union step (analysis type, inclusion rule kind), not a YAML key
         elif part in ("function-after", "[key]"):
             continue
         else:
@@ -101,11 +102,17 @@ def _describe(err: dict) -> str:
     return f"{path}: {msg}{shown}"
 
 
-def _reference_problems(data: dict[str, Any]) -> list[str]:
+def _reference_problems(data: dict[str, Any], study: Study | None) -> list[str]:
     """Cross-references that a single field cannot check: concept set names, unique analysis ids."""
     problems = []
     sets = data.get("concept_sets") or {}
     names = set(sets) if isinstance(sets, dict) else set()
+    defined = ", ".join(sorted(names)) or "none"
+    if study is not None:
+        for cohort_name, cohort in study.cohorts.items():
+            for ref in sorted(cohort.concept_set_names() - names):
+                problems.append(f"cohorts.{cohort_name}: uses concept set {ref!r}, which is not defined "
+                                f"(defined: {defined})")
     analyses = data.get("analyses") or []
     if not isinstance(analyses, list):
         return problems
@@ -119,8 +126,7 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
                 for j, ref in enumerate(refs):
                     if isinstance(ref, str) and ref not in names:
                         where = f"analyses[{i}].{key}" + (f"[{j}]" if isinstance(value, list) else "")
-                        problems.append(f"{where}: no concept set named {ref!r} "
-                                        f"(defined: {', '.join(sorted(names)) or 'none'})")
+                        problems.append(f"{where}: no concept set named {ref!r} (defined: {defined})")
         aid = a.get("id") or a.get("type")
         if isinstance(aid, str):
             if aid in seen:

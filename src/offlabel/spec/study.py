@@ -10,6 +10,7 @@ from pydantic import Field
 
 from offlabel.spec.analyses import AnalysisSettings
 from offlabel.spec.base import SpecModel
+from offlabel.spec.cohorts import CohortDefinition
 from offlabel.spec.concept_sets import ConceptSetItem
 
 SPEC_VERSION = 1
@@ -32,6 +33,8 @@ class Study(SpecModel):
     """Seed of every random step, so a run can be repeated exactly."""
     concept_sets: dict[str, list[ConceptSetItem]] = Field(default_factory=dict)
     """Named concept sets: lists of codes or concept ids (see ConceptSetItem)."""
+    cohorts: dict[str, CohortDefinition] = Field(default_factory=dict)
+    """Named cohorts: entry events, inclusion rules and exit (see Cohort definition)."""
     analyses: list[AnalysisSettings] = Field(min_length=1)
     """The analyses to run, in order. Each has a `type` (see the analysis sections)."""
 
