@@ -97,3 +97,23 @@ def test_reference_page_is_current():
     assert page.read_text() == reference(), "docs/study-file.md is stale: run `make docs`"
     for field in Study.model_fields:
         assert f"`{field}`" in page.read_text()
+
+
+def test_cohorts_are_checked_against_the_concept_sets():
+    text = GOOD + """
+cohorts:
+  ldn_users:
+    entry: {concept_set: naltrexone, date_range: {start: 2013-01-01, end: 2013-12-31}}
+    prior_observation_days: 730
+    inclusion:
+      - name: MS drugs in 2009-2010
+        any_of:
+          - {concept_set: ms_drugs, min_count: 2, calendar_window: {start: 2009-01-01, end: 2010-12-31}}
+          - {concept_set: ms, min_count: 1, window: {start: -3650, end: -1}, colour: red}
+"""
+    with pytest.raises(SpecError) as info:
+        parse_study(text)
+    problems = info.value.problems
+    assert any(p.startswith("cohorts.ldn_users: uses concept set 'ms_drugs'") for p in problems)
+    assert any(p.startswith("cohorts.ldn_users.inclusion[0].any_of[1].colour: unknown field") for p in problems), problems
+    assert len(problems) == 2, problems

@@ -50,7 +50,7 @@ def parse_study(text: str, origin: str = "<study>") -> Study:
         study = Study.model_validate(data)
     except ValidationError as e:
         problems += [_describe(err) for err in e.errors()]
-    problems += _reference_problems(data, study)
+    problems += _reference_problems(data)
     if problems:
         raise SpecError(f"The study file {origin} has {len(problems)} problem(s):", sorted(set(problems), key=problems.index))
     return study
@@ -102,17 +102,28 @@ def _describe(err: dict) -> str:
     return f"{path}: {msg}{shown}"
 
 
-def _reference_problems(data: dict[str, Any], study: Study | None) -> list[str]:
+def _concept_set_refs(node) -> set[str]:
+    """Every `concept_set: name` anywhere inside a cohort definition."""
+    if isinstance(node, dict):
+        found = {node["concept_set"]} if isinstance(node.get("concept_set"), str) else set()
+        return found.union(*(_concept_set_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_concept_set_refs(v) for v in node))
+    return set()
+
+
+def _reference_problems(data: dict[str, Any]) -> list[str]:
     """Cross-references that a single field cannot check: concept set names, unique analysis ids."""
     problems = []
     sets = data.get("concept_sets") or {}
     names = set(sets) if isinstance(sets, dict) else set()
     defined = ", ".join(sorted(names)) or "none"
-    if study is not None:
-        for cohort_name, cohort in study.cohorts.items():
-            for ref in sorted(cohort.concept_set_names() - names):
-                problems.append(f"cohorts.{cohort_name}: uses concept set {ref!r}, which is not defined "
-                                f"(defined: {defined})")
+    cohorts = data.get("cohorts") or {}
+    for cohort_name, cohort in (cohorts.items() if isinstance(cohorts, dict) else ()):
+        # Read from the raw YAML, so that these are reported even when a field elsewhere is invalid.
+        for ref in sorted(_concept_set_refs(cohort) - names):
+            problems.append(f"cohorts.{cohort_name}: uses concept set {ref!r}, which is not defined "
+                            f"(defined: {defined})")
     analyses = data.get("analyses") or []
     if not isinstance(analyses, list):
         return problems
