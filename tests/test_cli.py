@@ -59,7 +59,9 @@ def test_run_writes_the_three_outputs(first_run):
     assert manifest["min_cell_count"] == 5
     result = import_summarised_result(out / "results.csv")
     types = {result.settings_for(rid)["result_type"] for rid in result.result_ids}
-    assert types == {"summarise_omop_snapshot", "summarise_code_use"}
+    assert types == {"summarise_omop_snapshot", "summarise_code_use", "summarise_cohort_attrition"}
+    final = result.filter(result_type="summarise_cohort_attrition", variable_name="number_subjects").rows[-1]
+    assert final.estimate_value > 100  # celecoxib new users with a year of prior observation
     persons = result.filter(variable_name="Number of persons").rows[0].estimate_value
     assert persons == 2694
     html = (out / "report.html").read_text()

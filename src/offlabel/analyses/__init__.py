@@ -6,12 +6,13 @@ the database through Ibis; statistics come from `offlabel.stats`.
 
 from __future__ import annotations
 
-from offlabel.analyses import cdm_snapshot, code_use
+from offlabel.analyses import cdm_snapshot, code_use, cohort_attrition
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
     "cdm_snapshot": cdm_snapshot.run,
     "code_use": code_use.run,
+    "cohort_attrition": cohort_attrition.run,
 }
 
 __all__ = ["REGISTRY", "StudyContext"]

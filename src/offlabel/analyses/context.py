@@ -16,6 +16,17 @@ class StudyContext:
     study: Study
     concept_sets: dict[str, ResolvedConceptSet]
     warnings: list[str] = field(default_factory=list)
+    _cohorts: dict = field(default_factory=dict, repr=False)
+
+    def cohort(self, name: str):
+        """The study's cohort `name`, built (or reused from an earlier run) once per run."""
+        if name not in self._cohorts:
+            from offlabel.cohorts import build_cohort
+
+            ids = list(self.study.cohorts).index(name) + 1
+            self._cohorts[name] = build_cohort(self.cdm, self.study.cohorts[name], self.concept_sets,
+                                               cohort_definition_id=ids)
+        return self._cohorts[name]
 
     def warn(self, message: str) -> None:
         """Note something the user should know; shown during the run and kept in the manifest."""

@@ -43,7 +43,8 @@ def _threshold(result) -> int:
     return max(values) if values else 0
 
 
-_TITLES = {"summarise_omop_snapshot": "What the CDM holds", "summarise_code_use": "Code use"}
+_TITLES = {"summarise_omop_snapshot": "What the CDM holds", "summarise_code_use": "Code use",
+           "summarise_cohort_attrition": "Cohort attrition"}
 
 
 def _title(settings) -> str:
@@ -109,6 +110,22 @@ def _code_use(part: SummarisedResult, fmt) -> dict:
     return {"tables": tables, "figures": figs}
 
 
+def _attrition(part: SummarisedResult, fmt) -> dict:
+    steps: dict[tuple, dict] = defaultdict(dict)
+    for r in part.rows:
+        steps[(r.group_level, int(r.additional_level), r.strata_level)][r.variable_name] = r.estimate_value
+    tables = []
+    for cohort in sorted({c for c, _, _ in steps}):
+        tables.append({
+            "caption": f"Attrition of the cohort '{cohort}'",
+            "header": ["step", "reason", "records", "persons", "records removed", "persons removed"],
+            "rows": [[str(i), reason, fmt(v.get("number_records")), fmt(v.get("number_subjects")),
+                      fmt(v.get("excluded_records")), fmt(v.get("excluded_subjects"))]
+                     for (c, i, reason), v in sorted(steps.items()) if c == cohort],
+        })
+    return {"tables": tables}
+
+
 def _generic(part: SummarisedResult, fmt) -> dict:
     frame = part.tidy()
     return {"tables": [{"caption": "", "header": list(frame.columns),
@@ -118,4 +135,5 @@ def _generic(part: SummarisedResult, fmt) -> dict:
 SECTIONS = {
     "summarise_omop_snapshot": _snapshot,
     "summarise_code_use": _code_use,
+    "summarise_cohort_attrition": _attrition,
 }

@@ -53,7 +53,16 @@ class CodeUseSettings(_Analysis):
         return self
 
 
+class CohortAttritionSettings(_Analysis):
+    """Who entered each cohort and who left at each step, with the reason (as CohortCharacteristics'
+    `summariseCohortAttrition()`)."""
+
+    type: Literal["cohort_attrition"]
+    cohorts: list[str] = Field(default_factory=list)
+    """Names of the study's cohorts (default: all of them)."""
+
+
 AnalysisSettings = Annotated[
-    Union[CdmSnapshotSettings, CodeUseSettings],
+    Union[CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings],
     Field(discriminator="type"),
 ]

@@ -138,6 +138,11 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
                     if isinstance(ref, str) and ref not in names:
                         where = f"analyses[{i}].{key}" + (f"[{j}]" if isinstance(value, list) else "")
                         problems.append(f"{where}: no concept set named {ref!r} (defined: {defined})")
+        cohort_refs = a.get("cohorts") if isinstance(a.get("cohorts"), list) else []
+        for j, ref in enumerate(cohort_refs):
+            if isinstance(ref, str) and ref not in (cohorts if isinstance(cohorts, dict) else {}):
+                problems.append(f"analyses[{i}].cohorts[{j}]: no cohort named {ref!r} "
+                                f"(defined: {', '.join(sorted(cohorts)) if isinstance(cohorts, dict) and cohorts else 'none'})")
         aid = a.get("id") or a.get("type")
         if isinstance(aid, str):
             if aid in seen:
