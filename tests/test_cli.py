@@ -171,3 +171,25 @@ def test_cdm_check_exit_codes(eunomia_copy):
         proc = offlabel("cdm", "check", "--cdm", synthea)
         assert proc.returncode == 1, proc.stderr
         assert "warning(s), no errors" in proc.stdout
+
+
+def test_synth_writes_a_world_and_never_overwrites_other_files(tmp_path):
+    world = tmp_path / "world.duckdb"
+    proc = offlabel("synth", "--persons", 300, "--seed", 1, "--out", world)
+    assert proc.returncode == 0, proc.stderr
+    assert world.exists() and (tmp_path / "truth.json").exists()
+    first = _sha(world)
+    proc = offlabel("synth", "--persons", 300, "--seed", 1, "--out", world)  # an earlier world is replaced
+    assert proc.returncode == 0, proc.stderr
+    assert _sha(world) == first  # same persons and seed: the same file
+    precious = tmp_path / "real" / "cdm.duckdb"
+    precious.parent.mkdir()
+    precious.write_bytes(b"a real CDM")
+    proc = offlabel("synth", "--persons", 300, "--out", precious)
+    assert proc.returncode == 2 and "will not overwrite" in proc.stderr
+    assert precious.read_bytes() == b"a real CDM"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ms: {prevalence_multiplier: -2}\n")
+    proc = offlabel("synth", "--persons", 300, "--out", tmp_path / "w2.duckdb", "--config", bad)
+    assert proc.returncode == 2 and "ms.prevalence_multiplier: must be >= 0" in proc.stderr
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name or p.name == "w2.duckdb"]

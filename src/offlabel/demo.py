@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -39,13 +38,8 @@ def demo_world(console: Console) -> Path:
         console.print(f"Using the cached demo world {path}", highlight=False)
         return path
     console.print(f"Building the demo world once into {folder} ...", highlight=False)
-    # Build beside the cache entry and move it in whole, so an interrupted build is never reused.
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    synth.synthesize(persons=synth.DEMO_PERSONS, seed=synth.DEMO_SEED, out=partial / "cdm.duckdb",
-                     config=config, progress=True)
-    partial.rename(folder)
+    # synthesize() builds beside `path` and moves the world in whole: an interrupted build is never reused.
+    synth.synthesize(persons=synth.DEMO_PERSONS, seed=synth.DEMO_SEED, out=path, config=config, progress=True)
     return path
 
 

@@ -30,17 +30,7 @@ def load_study(source: str | Path) -> Study:
 
 
 def parse_study(text: str, origin: str = "<study>") -> Study:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        start = getattr(e, "context_mark", None)
-        if start is not None and (mark is None or start.line != mark.line):
-            problem += f" ({getattr(e, 'context', None) or 'the construct'} that opened at line {start.line + 1}, column {start.column + 1})"
-        raise SpecError(f"The study file {origin} is not valid YAML{where}: {problem}. "
-                        "Check the indentation and quoting there.") from e
+    data = read_yaml(text, origin)
     if not isinstance(data, dict):
         raise SpecError(f"The study file {origin} must be a YAML mapping with spec_version, name, "
                         f"concept_sets and analyses; it is a {type(data).__name__}.")
@@ -49,11 +39,31 @@ def parse_study(text: str, origin: str = "<study>") -> Study:
     try:
         study = Study.model_validate(data)
     except ValidationError as e:
-        problems += [_describe(err) for err in e.errors()]
+        problems += validation_problems(e)
     problems += _reference_problems(data)
     if problems:
         raise SpecError(f"The study file {origin} has {len(problems)} problem(s):", sorted(set(problems), key=problems.index))
     return study
+
+
+def read_yaml(text: str, origin: str):
+    """Parse YAML text; a syntax error becomes a SpecError naming the line and column."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        start = getattr(e, "context_mark", None)
+        if start is not None and (mark is None or start.line != mark.line):
+            problem += f" ({getattr(e, 'context', None) or 'the construct'} that opened at line {start.line + 1}, column {start.column + 1})"
+        raise SpecError(f"The file {origin} is not valid YAML{where}: {problem}. "
+                        "Check the indentation and quoting there.") from e
+
+
+def validation_problems(error: ValidationError) -> list[str]:
+    """pydantic's errors as `path: problem` lines in the user's words."""
+    return [_describe(err) for err in error.errors()]
 
 
 def study_to_yaml(study: Study) -> str:
