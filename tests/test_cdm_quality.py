@@ -20,7 +20,6 @@ import offlabel
 from offlabel.cdm.quality import Finding, TableSummary, check, describe, exit_code
 from offlabel.cdm.quality_report import render
 
-SYNTHEA = Path("/work/shared/data/Synthea27Nj_5.4.zip")
 TODAY = dt.date(2020, 1, 1)  # Eunomia's data end in July 2019
 PERSONS = 60  # persons 1..60 of Eunomia go into the small fixtures
 
@@ -267,15 +266,14 @@ def test_eunomia_same_on_postgres(eunomia_postgres, eunomia_path):
     assert on_postgres == on_duckdb
 
 
-@pytest.mark.skipif(not SYNTHEA.exists(), reason=f"{SYNTHEA} is not on this machine")
 @pytest.mark.slow
-def test_synthea27nj(tmp_path):
-    before = _sha256(SYNTHEA)
-    with offlabel.connect(SYNTHEA, scratch=tmp_path / "scratch.duckdb") as cdm:
+def test_synthea27nj(synthea_zip, tmp_path):
+    before = _sha256(synthea_zip)
+    with offlabel.connect(synthea_zip, scratch=tmp_path / "scratch.duckdb") as cdm:
         assert cdm.version == "5.4"
         summaries = describe(cdm)
         findings = check(cdm, today=dt.date(2023, 1, 1))
-    assert _sha256(SYNTHEA) == before
+    assert _sha256(synthea_zip) == before
     person = next(s for s in summaries if s.table == "person")
     assert person.rows == 28
     outside = {f.table: (f.count, f.example_id) for f in findings if f.check == "outside_observation"}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from offlabel.results import import_summarised_result, is_count
+from tests.helpers.data import synthea_path
 
 STUDY = Path(__file__).parent / "data" / "eunomia_study.yaml"
 
@@ -166,8 +167,8 @@ def test_cdm_check_exit_codes(eunomia_copy):
     proc = offlabel("cdm", "check", "--cdm", eunomia_copy)
     assert proc.returncode == 2, proc.stderr
     assert "error(s)" in proc.stdout and "person" in proc.stdout
-    synthea = Path(__file__).resolve().parents[2] / "shared" / "data" / "Synthea27Nj_5.4.zip"
-    if synthea.exists():  # warnings only (events outside observation): exit 1
+    synthea = synthea_path()
+    if synthea is not None:  # warnings only (events outside observation): exit 1
         proc = offlabel("cdm", "check", "--cdm", synthea)
         assert proc.returncode == 1, proc.stderr
         assert "warning(s), no errors" in proc.stdout

@@ -13,7 +13,6 @@ import pytest
 import offlabel
 from offlabel.errors import CdmError
 
-SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "data" / "Synthea27Nj_5.4.zip"
 
 
 def _sha(path: Path) -> str:
@@ -33,13 +32,6 @@ def test_duckdb_file_is_opened_read_only(eunomia_path, tmp_path):
         with pytest.raises(Exception):
             cdm.con.raw_sql("CREATE TABLE cdm.main.intruder AS SELECT 1 AS x")
     assert _sha(copy) == before
-
-
-@pytest.fixture(scope="module")
-def synthea_zip() -> Path:
-    if not SYNTHEA.exists():
-        pytest.skip(f"{SYNTHEA} is not on this machine")
-    return SYNTHEA
 
 
 def test_zip_of_upper_case_csv_with_macos_metadata(synthea_zip):
