@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -24,7 +25,7 @@ import pytest
 from offlabel.synth import synthesize
 from offlabel.synth.config import WorldConfig
 
-STUDY = "tests/before_after/study.yaml"
+STUDY = str(Path(__file__).with_name("study.yaml"))
 SEED = 7
 TREND = 0.25
 
@@ -139,20 +140,20 @@ def test_person_table_matches_brute_force(world):
     with offlabel.connect(str(path), scratch=path.parent / "scratch.duckdb") as cdm:
         context = StudyContext(cdm=cdm, study=study, concept_sets=resolve_concept_sets(cdm, study.concept_sets))
         table = pd.DataFrame(person_table(context, settings))
+        naltrexone = list(context.concept_sets["naltrexone"].concept_ids)  # LDN and high-dose products
     got = table[table.drug_group == "opioids"].set_index("person_id")
 
     products = load_products()
     rows = products.of_group("opioids")
     ddd_per_unit = dict(zip(truth["concepts"]["drug_groups"]["opioids"]["products"],
                             products.strength[rows] / products.ddd[rows]))
-    ldn = truth["concepts"]["ldn_products"] + [truth["concepts"]["naltrexone_ingredient"]]
     con = duckdb.connect(str(path), read_only=True)
     ids = ",".join(map(str, got.index))
     de = con.sql(f"select person_id, drug_concept_id, drug_exposure_start_date d, quantity from drug_exposure "
                  f"where person_id in ({ids})").df()
     con.close()
     de["day"] = (pd.to_datetime(de.d) - pd.Timestamp("1970-01-01")).dt.days
-    nal = de[de.drug_concept_id.isin(ldn)]
+    nal = de[de.drug_concept_id.isin(naltrexone)]
     index = nal[pd.to_datetime(nal.d).dt.year == 2013]
     index = index.groupby("person_id").day.min()
     op = de[de.drug_concept_id.isin(list(ddd_per_unit))].copy()

@@ -6,10 +6,11 @@ the database through Ibis; statistics come from `offlabel.stats`.
 
 from __future__ import annotations
 
-from offlabel.analyses import cdm_snapshot, code_use, cohort_attrition
+from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
+    "before_after": before_after.run,
     "cdm_snapshot": cdm_snapshot.run,
     "code_use": code_use.run,
     "cohort_attrition": cohort_attrition.run,

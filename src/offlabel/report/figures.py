@@ -38,3 +38,32 @@ def calendar_trend(series: dict[str, list[tuple[int, float | None]]], ylabel: st
     if len(series) > 1:
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return to_svg(fig)
+
+
+def forest(rows: list[tuple[str, float | None, float | None, float | None]], xlabel: str, title: str,
+           null: float = 1.0, log: bool = True) -> str:
+    """A forest plot: one row per (label, estimate, lower, upper), top to bottom, a line at `null`.
+
+    Rows whose estimate is missing (suppressed or not estimable) keep their label and show no point.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.0))
+    ys = list(range(len(rows), 0, -1))
+    for y, (_, est, lo, hi) in zip(ys, rows):
+        if est is None:
+            continue
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [y, y], color="black", linewidth=1)
+        ax.plot([est], [y], marker="s", markersize=4, color="black")
+    ax.axvline(null, color="grey", linestyle="--", linewidth=0.8)
+    if log:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_xscale("log")
+        for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            axis(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_yticks(ys)
+    ax.set_yticklabels([label for label, *_ in rows])
+    ax.set_ylim(0.3, len(rows) + 0.7)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    return to_svg(fig)

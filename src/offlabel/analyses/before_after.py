@@ -1,0 +1,271 @@
+"""Before/after dispensing study (Raknes & Småbrekke, PLoS One 2017; DOMAIN.md §1).
+
+For each person of a cohort whose index is the first dispensing of a study drug:
+
+- index day 0 = the person's first cohort_start_date;
+- before window: days [-lookback_days, -1]; after window: days [0, followup_days - 1]. The index
+  day counts as after: the windows then tile time without a gap and have equal length when
+  lookback_days == followup_days, and a drug dispensed on the day the study drug is started
+  belongs to the regimen chosen with it (the synthetic world's effect window starts on day 0
+  too). A dispensing is placed by its start date;
+- collections = dispensings of the study drug in the after window (the index one included),
+  which set the person's stratum (default 1, 2-3, 4+);
+- for each drug group: the cumulative DDD dispensed in each window. The DDD of a dispensing is
+  daily dose x days (`offlabel.drug_utilisation.add_daily_dose`, `add_ddd`) = quantity x
+  strength / WHO DDD of its ingredient; a product with several ingredients counts the DDD of
+  each. Dispensings without a computable DDD count 0 and are reported in a warning.
+
+Persons without observation over both windows, or whose collections fall in no stratum, are left
+out (warning). All of this runs in the database; only the per-person table (person, stratum,
+group, ddd_before, ddd_after) leaves it. Statistics: `offlabel.stats.before_after`.
+
+Result (result_type "summarise_before_after"): group drug_group, strata collection_stratum, and
+variables "number subjects" (count), "users" (before / after: count), "cumulative DDD per person"
+(before / after: mean, sd), "change in DDD per person" (mean, mean_95CI_lower/upper), "relative
+change" (ratio and its CI), "difference in differences" and "relative difference in differences"
+(against the reference stratum; not in the reference stratum's rows), "users by change"
+(stopped / reduced / kept / increased / started: count). Counts are suppressed at export like
+every count; because users before and after are sums of the categories, the five categories of
+a stratum are suppressed together when any of them, or the users before or after, is below the
+study's min_cell_count (secondary suppression, done here).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from offlabel.drug_utilisation._common import temp_table
+from offlabel.drug_utilisation._intervals import epoch, observation_days
+from offlabel.drug_utilisation.ddd import who_ddd
+from offlabel.drug_utilisation.dose import add_daily_dose, add_ddd
+from offlabel.errors import SpecError
+from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
+from offlabel.stats import before_after as ba
+
+LEVEL = 0.95
+
+
+def stratum_label(lo: int, hi: int | None) -> str:
+    """"1", "2-3", "4+": how a [min, max] stratum of collection counts is named in results."""
+    if hi is None:
+        return f"{lo}+"
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def run(context, settings) -> SummarisedResult:
+    _check_names(context, settings)
+    table = person_table(context, settings)
+    labels = [stratum_label(lo, hi) for lo, hi in settings.strata]
+    reference = labels[settings.reference_stratum]
+    rows = []
+    for group in settings.drug_groups:
+        data = {s: ([], []) for s in labels}
+        for r in table:
+            if r["drug_group"] == group:
+                data[r["stratum"]][0].append(r["ddd_before"])
+                data[r["stratum"]][1].append(r["ddd_after"])
+        rows += _group_rows(context.cdm.name, group, data, reference, settings.change_threshold_percent,
+                            context.study.min_cell_count)
+    extra = {"cohort": settings.cohort, "study_drug": settings.study_drug,
+             "lookback_days": str(settings.lookback_days), "followup_days": str(settings.followup_days),
+             "strata": ", ".join(labels), "reference_stratum": reference,
+             "change_threshold_percent": str(settings.change_threshold_percent),
+             "confidence_level": str(LEVEL), "window_before": f"[-{settings.lookback_days}, -1] days",
+             "window_after": f"[0, {settings.followup_days - 1}] days"}
+    return SummarisedResult.from_rows(rows, settings={1: context.settings(settings, "summarise_before_after", **extra)})
+
+
+def _check_names(context, settings) -> None:
+    problems = []
+    if settings.cohort not in context.study.cohorts:
+        problems.append(f"cohort {settings.cohort!r} is not a cohort of the study "
+                        f"(defined: {', '.join(sorted(context.study.cohorts)) or 'none'})")
+    for key, names in (("study_drug", [settings.study_drug]), ("drug_groups", settings.drug_groups)):
+        for name in names:
+            if name not in context.concept_sets:
+                problems.append(f"{key}: no concept set named {name!r} (defined: {', '.join(sorted(context.concept_sets))})")
+    if problems:
+        raise SpecError(f"before_after analysis {settings.analysis_id!r}: " + "; ".join(problems) + ".")
+
+
+def _group_rows(cdm_name: str, group: str, data: dict, reference: str, threshold: float,
+                min_cell_count: int) -> list:
+    rows = []
+    ref_before, ref_after = data[reference]
+    ref_change = [a - b for b, a in zip(ref_before, ref_after)]
+
+    def add(stratum, variable, estimates, level=None):
+        rows.extend(result_rows(cdm_name=cdm_name, group={"drug_group": group},
+                                strata={"collection_stratum": stratum}, variable_name=variable,
+                                variable_level=level, estimates=estimates,
+                                estimate_types={k: "numeric" for k, v in estimates.items() if k != "count"}
+                                | ({"count": "integer"} if "count" in estimates else {})))
+
+    for stratum, (before, after) in data.items():
+        change = ba.paired_change(before, after, LEVEL)
+        add(stratum, "number subjects", {"count": change.n})
+        add(stratum, "users", {"count": sum(1 for v in before if v > 0)}, "before")
+        add(stratum, "users", {"count": sum(1 for v in after if v > 0)}, "after")
+        add(stratum, "cumulative DDD per person", {"mean": change.mean_before, "sd": change.sd_before}, "before")
+        add(stratum, "cumulative DDD per person", {"mean": change.mean_after, "sd": change.sd_after}, "after")
+        add(stratum, "change in DDD per person", {"mean": change.mean_change, "mean_95CI_lower": change.lower,
+                                                  "mean_95CI_upper": change.upper})
+        ratio = ba.relative_change(before, after, LEVEL)
+        add(stratum, "relative change", dict(zip(("ratio", "ratio_95CI_lower", "ratio_95CI_upper"), ratio)))
+        if stratum != reference:
+            did = ba.difference_in_differences([a - b for b, a in zip(before, after)], ref_change, LEVEL)
+            add(stratum, "difference in differences",
+                dict(zip(("mean", "mean_95CI_lower", "mean_95CI_upper"), did)))
+            rel = ba.relative_difference_in_differences(before, after, ref_before, ref_after, LEVEL)
+            add(stratum, "relative difference in differences",
+                dict(zip(("ratio", "ratio_95CI_lower", "ratio_95CI_upper"), rel)))
+        categories = ba.change_categories(before, after, threshold)
+        users = [sum(1 for v in before if v > 0), sum(1 for v in after if v > 0)]
+        if any(0 < c < min_cell_count for c in [*categories.values(), *users]):
+            # users before = stopped + reduced + kept + increased and users after = reduced + kept +
+            # increased + started: one small count among them could be recovered by subtraction
+            # once suppressed, so all five categories go together.
+            categories = dict.fromkeys(categories, SUPPRESSED)
+        for category, count in categories.items():
+            add(stratum, "users by change", {"count": count}, category)
+    return rows
+
+
+# -- in the database ---------------------------------------------------------------------------
+
+
+def person_table(context, settings) -> list[dict]:
+    """[{person_id, stratum, drug_group, ddd_before, ddd_after}]: one row per person and drug group."""
+    cdm = context.cdm
+    cohort = context.cohort(settings.cohort).table
+    index = cohort.group_by(person_id=cohort.subject_id.cast("int64")).aggregate(
+        index_day=epoch(cohort.cohort_start_date).min())
+    lo_day = index.index_day - settings.lookback_days
+    hi_day = index.index_day + settings.followup_days - 1
+    obs = observation_days(cdm)
+    covered = index.semi_join(obs, (index.person_id == obs.subject_id) & (obs.start <= lo_day) & (obs.end >= hi_day))
+    with temp_table(cdm, covered) as persons:
+        n_index = int(index.count().to_pyarrow().as_py())
+        n_covered = int(persons.count().to_pyarrow().as_py())
+        if n_covered < n_index:
+            context.warn(f"before/after {settings.analysis_id}: {n_index - n_covered} of {n_index} persons of cohort "
+                         f"'{settings.cohort}' lack observation over the {settings.lookback_days} days before and "
+                         f"{settings.followup_days} days from index, and were left out.")
+        stratified = _strata(context, settings, persons)
+        with temp_table(cdm, stratified) as stratified:
+            n_stratified = int(stratified.count().to_pyarrow().as_py())
+            if n_stratified < n_covered:
+                context.warn(f"before/after {settings.analysis_id}: {n_covered - n_stratified} persons had a number "
+                             "of study-drug collections in follow-up outside every stratum and were left out.")
+            with temp_table(cdm, _dispensings(context, settings, stratified)) as dispensings:
+                ddd = _window_sums(context, settings, dispensings)
+                groups = ibis.memtable({"drug_group": list(settings.drug_groups)})
+                grid = stratified.cross_join(groups)
+                j = grid.left_join(ddd, (grid.person_id == ddd._pid) & (grid.drug_group == ddd._group))
+                out = j.select(person_id=j.person_id, stratum=j.stratum, drug_group=j.drug_group,
+                               ddd_before=j.ddd_before.fill_null(0.0), ddd_after=j.ddd_after.fill_null(0.0))
+                out = out.order_by(["drug_group", "person_id"])
+                return out.to_pyarrow().to_pylist()
+
+
+def _strata(context, settings, persons: ir.Table) -> ir.Table:
+    """persons with n_collections (study drug in the after window) and stratum label."""
+    ids = list(context.concept_sets[settings.study_drug].concept_ids)
+    de = context.cdm.table("drug_exposure")
+    de = de.filter(de.drug_concept_id.isin(ids) if ids else ibis.literal(False)).select(
+        _pid=de.person_id.cast("int64"), _day=epoch(de.drug_exposure_start_date))
+    j = persons.join(de, (persons.person_id == de._pid) & (de._day >= persons.index_day)
+                     & (de._day <= persons.index_day + settings.followup_days - 1))
+    counts = j.group_by("person_id").aggregate(n_collections=j.count())
+    p = persons.left_join(counts, persons.person_id == counts.person_id)
+    n = p.n_collections.fill_null(0)
+    cases = [((n >= lo) & (n <= hi) if hi is not None else (n >= lo), stratum_label(lo, hi))
+             for lo, hi in settings.strata]
+    p = p.select(person_id=p.person_id, index_day=p.index_day, n_collections=n,
+                 stratum=ibis.cases(*cases, else_=ibis.null("string")))
+    return p.filter(p.stratum.notnull())
+
+
+def _dispensings(context, settings, persons: ir.Table) -> ir.Table:
+    """_pid, _group, rel_day, ddd: every dispensing (per ingredient) of each drug group in the windows."""
+    cdm = context.cdm
+    parts = []
+    for group in settings.drug_groups:
+        ids = list(context.concept_sets[group].concept_ids)
+        if not ids:
+            context.warn(f"before/after {settings.analysis_id}: concept set '{group}' has no concepts; its DDD are 0.")
+            continue
+        for ingredient, atc in sorted(_ingredients(context, settings, group, ids).items()):
+            parts.append(_ingredient_ddd(cdm, persons, ids, ingredient, atc, group, settings))
+    if not parts:
+        return ibis.memtable({"_pid": [0], "_group": [""], "rel_day": [0], "ddd": [0.0]}).limit(0)
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def _window_sums(context, settings, u: ir.Table) -> ir.Table:
+    """_pid, _group, ddd_before, ddd_after: summed DDD of each drug group in each window."""
+    missing = u.filter(u.ddd.isnull()).group_by("_group").aggregate(n=lambda t: t.count())
+    for r in missing.to_pyarrow().to_pylist():
+        context.warn(f"before/after {settings.analysis_id}: {r['n']} dispensing(s) of '{r['_group']}' in the windows "
+                     "have no DDD (no drug_strength, quantity, days or WHO DDD) and count as 0 DDD.")
+    rel = u.rel_day
+    before = (rel >= -settings.lookback_days) & (rel <= -1)
+    after = (rel >= 0) & (rel <= settings.followup_days - 1)
+    ddd = u.ddd.fill_null(0.0)
+    return u.group_by(["_pid", "_group"]).aggregate(
+        ddd_before=ibis.ifelse(before, ddd, 0.0).sum(), ddd_after=ibis.ifelse(after, ddd, 0.0).sum())
+
+
+def _ingredient_ddd(cdm, persons, ids, ingredient: int, atc: str | None, group: str, settings) -> ir.Table:
+    """Dispensings of the group's drugs with `ingredient`, of cohort persons in the windows: _pid, _group, rel_day, ddd."""
+    ds = cdm.table("drug_strength")
+    with_ingredient = ds.filter(ds.ingredient_concept_id == ingredient).select(_d=ds.drug_concept_id.cast("int64"))
+    de = cdm.table("drug_exposure")
+    de = de.filter(de.drug_concept_id.isin(ids))
+    de = de.semi_join(with_ingredient, de.drug_concept_id.cast("int64") == with_ingredient._d)
+    p = persons.select(_pid=persons.person_id, _index=persons.index_day)
+    de = de.mutate(_start=epoch(de.drug_exposure_start_date), _p=de.person_id.cast("int64"))
+    j = de.join(p, de._p == p._pid)
+    j = j.filter((j._start >= j._index - settings.lookback_days) & (j._start <= j._index + settings.followup_days - 1))
+    x = add_daily_dose(cdm, j, ingredient)
+    if atc is not None:
+        x = add_ddd(cdm, x, atc)
+        ddd = x.daily_dose_ddd * x.days
+    else:
+        ddd = ibis.null("float64")
+    return x.select(_pid=x._pid, _group=ibis.literal(group), rel_day=(x._start - x._index).cast("int64"),
+                    ddd=ddd.cast("float64"))
+
+
+def _ingredients(context, settings, group: str, ids: list[int]) -> dict[int, str | None]:
+    """{ingredient concept id: ATC code with a shipped WHO DDD (or None)} of the group's drugs."""
+    cdm = context.cdm
+    ds = cdm.table("drug_strength")
+    found_ing = ds.filter(ds.drug_concept_id.isin(ids)).select(ing=ds.ingredient_concept_id.cast("int64")).distinct()
+    ingredients = sorted(int(r["ing"]) for r in found_ing.to_pyarrow().to_pylist() if r["ing"] is not None)
+    if not ingredients:
+        context.warn(f"before/after {settings.analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
+        return {}
+    table = who_ddd()
+    shipped = {c.upper() for c in table.atc_code}
+    by_name = {str(n).lower(): str(c) for n, c in zip(table.ingredient, table.atc_code)}
+    concept, ca = cdm.table("concept"), cdm.table("concept_ancestor")
+    atc = concept.filter(concept.vocabulary_id == "ATC").select(_a=concept.concept_id.cast("int64"), code=concept.concept_code)
+    links = ca.filter(ca.descendant_concept_id.isin(ingredients)).select(
+        ing=ca.descendant_concept_id.cast("int64"), _a=ca.ancestor_concept_id.cast("int64"))
+    found: dict[int, list[str]] = {}
+    for r in links.join(atc, "_a").select("ing", "code").to_pyarrow().to_pylist():
+        found.setdefault(r["ing"], []).append(str(r["code"]).upper())
+    names = concept.filter(concept.concept_id.isin(ingredients)).select(
+        ing=concept.concept_id.cast("int64"), name=concept.concept_name).to_pyarrow().to_pylist()
+    names = {r["ing"]: str(r["name"]).lower() for r in names}
+    out: dict[int, str | None] = {}
+    for ing in ingredients:
+        codes = sorted(c for c in found.get(ing, []) if c in shipped)
+        code = codes[0] if codes else by_name.get(names.get(ing, ""))
+        if code is None:
+            context.warn(f"before/after {settings.analysis_id}: no WHO DDD is shipped for ingredient "
+                         f"{names.get(ing, ing)} ({ing}) of '{group}'; its dispensings count 0 DDD.")
+        out[ing] = code
+    return out
