@@ -26,8 +26,9 @@ def render_report(result: SummarisedResult, study) -> str:
     threshold = _threshold(result)
     sections = []
     for rid in result.result_ids:
-        part = result.filter(result_id=rid)
         settings = result.settings_for(rid)
+        # One analysis's rows with only its own settings (filter() keeps every result's settings).
+        part = SummarisedResult(result.filter(result_id=rid).rows, {rid: settings})
         renderer = SECTIONS.get(settings.get("result_type"), _generic)
         sections.append({"title": _title(settings), "settings": settings,
                          **renderer(part, lambda v: _fmt(v, threshold))})
