@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from offlabel.results import import_summarised_result, is_count
+from offlabel.results import SUPPRESSED, import_summarised_result, is_count
 from tests.helpers.data import synthea_path
 
 STUDY = Path(__file__).parent / "data" / "eunomia_study.yaml"
@@ -72,7 +72,10 @@ def test_run_writes_the_three_outputs(first_run):
     assert manifest["min_cell_count"] == 5
     result = import_summarised_result(out / "results.csv")
     types = {result.settings_for(rid)["result_type"] for rid in result.result_ids}
-    assert types == {"summarise_omop_snapshot", "summarise_code_use", "summarise_cohort_attrition"}
+    assert types == {"summarise_omop_snapshot", "summarise_code_use", "summarise_cohort_attrition", "incidence"}
+    years = result.filter(result_type="incidence", estimate_name="incidence_100000_pys").rows
+    assert len(years) == 19 and all(r.estimate_value is None or r.estimate_value >= 0 or r.estimate_value is SUPPRESSED
+                                    for r in years)
     final = result.filter(result_type="summarise_cohort_attrition", variable_name="number_subjects").rows[-1]
     assert final.estimate_value > 100  # celecoxib new users with a year of prior observation
     persons = result.filter(variable_name="Number of persons").rows[0].estimate_value

@@ -117,3 +117,16 @@ cohorts:
     assert any(p.startswith("cohorts.ldn_users: uses concept set 'ms_drugs'") for p in problems)
     assert any(p.startswith("cohorts.ldn_users.inclusion[0].any_of[1].colour: unknown field") for p in problems), problems
     assert len(problems) == 2, problems
+
+
+def test_analyses_name_existing_concept_sets_and_cohorts():
+    text = GOOD + """  - type: incidence
+    drug: ldn
+    population: ms_patients
+"""
+    with pytest.raises(SpecError) as info:
+        parse_study(text)
+    assert info.value.problems == [
+        "analyses[2].drug: no concept set named 'ldn' (defined: ms, naltrexone)",
+        "analyses[2].population: no cohort named 'ms_patients' (defined: none)",
+    ]

@@ -6,7 +6,7 @@ the database through Ibis; statistics come from `offlabel.stats`.
 
 from __future__ import annotations
 
-from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition
+from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition, incidence
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
@@ -14,6 +14,7 @@ REGISTRY = {
     "cdm_snapshot": cdm_snapshot.run,
     "code_use": code_use.run,
     "cohort_attrition": cohort_attrition.run,
+    "incidence": incidence.run,
 }
 
 __all__ = ["REGISTRY", "StudyContext"]

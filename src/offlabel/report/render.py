@@ -45,7 +45,7 @@ def _threshold(result) -> int:
 
 
 _TITLES = {"summarise_omop_snapshot": "What the CDM holds", "summarise_code_use": "Code use",
-           "summarise_cohort_attrition": "Cohort attrition",
+           "summarise_cohort_attrition": "Cohort attrition", "incidence": "New users over calendar time",
            "summarise_before_after": "Before/after dispensing (difference in differences)"}
 
 
@@ -180,6 +180,39 @@ def _before_after(part: SummarisedResult, fmt) -> dict:
     return {"tables": tables, "figures": figs}
 
 
+def _incidence(part: SummarisedResult, fmt) -> dict:
+    """The monthly trend as a line (suppressed months are gaps), the yearly numbers as a table."""
+    series: dict[str, list] = defaultdict(list)
+    yearly = []
+    for r in part.rows:
+        if r.variable_name != "Outcome" or r.strata_name != "overall":
+            continue
+        start, _, interval = r.additional_level.split(" &&& ")
+        if r.estimate_name == "incidence_100000_pys" and interval == "months":
+            value = None if r.estimate_value in (None, SUPPRESSED) else r.estimate_value
+            year, month = int(start[:4]), int(start[5:7])
+            series[r.group_level.split(" &&& ")[-1]].append((year + (month - 1) / 12, value))
+    by_year: dict[str, dict] = defaultdict(dict)
+    for r in part.rows:
+        start, _, interval = r.additional_level.split(" &&& ")
+        if interval == "years" and r.strata_name == "overall":
+            by_year[start[:4]][r.estimate_name] = r.estimate_value
+    for year, v in sorted(by_year.items()):
+        ci = (f"{fmt(v.get('incidence_100000_pys'))} ({fmt(v.get('incidence_100000_pys_95CI_lower'))} to "
+              f"{fmt(v.get('incidence_100000_pys_95CI_upper'))})")
+        yearly.append([year, fmt(v.get("denominator_count")), fmt(v.get("person_years")),
+                       fmt(v.get("outcome_count")), ci])
+    figs = []
+    if series:
+        figs.append({"caption": "New users per 100,000 person-years, by calendar month (suppressed months are gaps)",
+                     "svg": figures.calendar_trend({k: sorted(v) for k, v in series.items()},
+                                                   "per 100,000 person-years", "New users by month")})
+    tables = [{"caption": "New users by calendar year (exact Poisson 95% CI)",
+               "header": ["year", "persons", "person-years", "new users", "per 100,000 person-years (95% CI)"],
+               "rows": yearly}] if yearly else []
+    return {"tables": tables, "figures": figs}
+
+
 def _generic(part: SummarisedResult, fmt) -> dict:
     frame = part.tidy()
     return {"tables": [{"caption": "", "header": list(frame.columns),
@@ -190,5 +223,6 @@ SECTIONS = {
     "summarise_omop_snapshot": _snapshot,
     "summarise_code_use": _code_use,
     "summarise_cohort_attrition": _attrition,
+    "incidence": _incidence,
     "summarise_before_after": _before_after,
 }

@@ -117,7 +117,34 @@ class BeforeAfterSettings(_Analysis):
         return self
 
 
+class IncidenceSettings(_Analysis):
+    """New users of a drug per calendar month and year, per 100,000 person-years with exact
+    Poisson CIs (as IncidencePrevalence's `estimateIncidence()`): the calendar trend of use."""
+
+    type: Literal["incidence"]
+    drug: str
+    """Concept set of the drug whose new use is counted (its drug_exposure records)."""
+    population: str | None = None
+    """A study cohort whose person-time is the denominator (default: everyone in observation)."""
+    intervals: list[Literal["months", "years", "overall"]] = Field(default_factory=lambda: ["months", "years"])
+    """Calendar periods to count in."""
+    start_date: dt.date | None = None
+    """First day of the study period (default: the first day of the denominator)."""
+    end_date: dt.date | None = None
+    """Last day of the study period (default: the last day of the denominator)."""
+    washout_days: int | None = Field(None, ge=0)
+    """Days without the drug before a use counts as new; leave out for 'first use ever'."""
+    by_sex: bool = False
+    """Also count women and men separately."""
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError(f"start_date {self.start_date} is after end_date {self.end_date}")
+        return self
+
+
 AnalysisSettings = Annotated[
-    Union[CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, BeforeAfterSettings],
+    Union[CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, BeforeAfterSettings, IncidenceSettings],
     Field(discriminator="type"),
 ]

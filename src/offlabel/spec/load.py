@@ -112,6 +112,11 @@ def _describe(err: dict) -> str:
     return f"{path}: {msg}{shown}"
 
 
+# Analysis settings fields that name a study concept set or a study cohort.
+CONCEPT_SET_FIELDS = frozenset({"concept_sets", "drug", "study_drug", "drug_groups"})
+COHORT_FIELDS = frozenset({"cohorts", "cohort", "population"})
+
+
 def _concept_set_refs(node) -> set[str]:
     """Every `concept_set: name` anywhere inside a cohort definition."""
     if isinstance(node, dict):
@@ -137,22 +142,21 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     analyses = data.get("analyses") or []
     if not isinstance(analyses, list):
         return problems
+    cohort_names = set(cohorts) if isinstance(cohorts, dict) else set()
+    kinds = (("concept set", CONCEPT_SET_FIELDS, names), ("cohort", COHORT_FIELDS, cohort_names))
     seen: dict[str, int] = {}
     for i, a in enumerate(analyses):
         if not isinstance(a, dict):
             continue
         for key, value in a.items():
-            refs = value if isinstance(value, list) else [value]
-            if key in ("concept_sets",) or key.endswith("concept_set"):
-                for j, ref in enumerate(refs):
-                    if isinstance(ref, str) and ref not in names:
+            for kind, fields, known in kinds:
+                if key not in fields and not (kind == "concept set" and key.endswith("concept_set")):
+                    continue
+                for j, ref in enumerate(value if isinstance(value, list) else [value]):
+                    if isinstance(ref, str) and ref not in known:
                         where = f"analyses[{i}].{key}" + (f"[{j}]" if isinstance(value, list) else "")
-                        problems.append(f"{where}: no concept set named {ref!r} (defined: {defined})")
-        cohort_refs = a.get("cohorts") if isinstance(a.get("cohorts"), list) else []
-        for j, ref in enumerate(cohort_refs):
-            if isinstance(ref, str) and ref not in (cohorts if isinstance(cohorts, dict) else {}):
-                problems.append(f"analyses[{i}].cohorts[{j}]: no cohort named {ref!r} "
-                                f"(defined: {', '.join(sorted(cohorts)) if isinstance(cohorts, dict) and cohorts else 'none'})")
+                        problems.append(f"{where}: no {kind} named {ref!r} "
+                                        f"(defined: {', '.join(sorted(known)) or 'none'})")
         aid = a.get("id") or a.get("type")
         if isinstance(aid, str):
             if aid in seen:
