@@ -164,6 +164,11 @@ def test_person_table_matches_brute_force(world):
     nal = nal.assign(rel=nal.day - nal.person_id.map(index))
     n_coll = nal[(nal.rel >= 0) & (nal.rel <= 729)].groupby("person_id").size()
     stratum = np.where(n_coll >= 4, "4+", np.where(n_coll >= 2, "2-3", "1"))
-    np.testing.assert_allclose(got.ddd_before, before.reindex(got.index).fillna(0), rtol=1e-9)
-    np.testing.assert_allclose(got.ddd_after, after.reindex(got.index).fillna(0), rtol=1e-9)
+    # Each dispensing's DDD is summed as whole millionths (for identical sums on every backend), so a
+    # person's sum may differ from the exact one by at most 0.5e-6 DDD per dispensing.
+    for window, exact in (("ddd_before", before), ("ddd_after", after)):
+        lo, hi = (-730, -1) if window == "ddd_before" else (0, 729)
+        n = op[(op.rel >= lo) & (op.rel <= hi)].groupby("person_id").size().reindex(got.index).fillna(0)
+        error = (got[window] - exact.reindex(got.index).fillna(0)).abs()
+        assert (error <= 0.5e-6 * n + 1e-9).all(), error[error > 0.5e-6 * n + 1e-9].head()
     assert (got.stratum == pd.Series(stratum, index=n_coll.index).reindex(got.index)).all()

@@ -45,6 +45,8 @@ from offlabel.stats import before_after as ba
 
 LEVEL = 0.95
 
+MICRO = 1_000_000  # DDD are summed in the database as whole millionths of a DDD
+
 
 def stratum_label(lo: int, hi: int | None) -> str:
     """"1", "2-3", "4+": how a [min, max] stratum of collection counts is named in results."""
@@ -164,9 +166,12 @@ def person_table(context, settings) -> list[dict]:
                 grid = stratified.cross_join(groups)
                 j = grid.left_join(ddd, (grid.person_id == ddd._pid) & (grid.drug_group == ddd._group))
                 out = j.select(person_id=j.person_id, stratum=j.stratum, drug_group=j.drug_group,
-                               ddd_before=j.ddd_before.fill_null(0.0), ddd_after=j.ddd_after.fill_null(0.0))
+                               ddd_before=j.ddd_before.fill_null(0), ddd_after=j.ddd_after.fill_null(0))
                 out = out.order_by(["drug_group", "person_id"])
-                return out.to_pyarrow().to_pylist()
+                rows = out.to_pyarrow().to_pylist()
+                for r in rows:  # micro-DDD (exact integers) back to DDD
+                    r["ddd_before"], r["ddd_after"] = r["ddd_before"] / MICRO, r["ddd_after"] / MICRO
+                return rows
 
 
 def _strata(context, settings, persons: ir.Table) -> ir.Table:
@@ -212,9 +217,12 @@ def _window_sums(context, settings, u: ir.Table) -> ir.Table:
     rel = u.rel_day
     before = (rel >= -settings.lookback_days) & (rel <= -1)
     after = (rel >= 0) & (rel <= settings.followup_days - 1)
-    ddd = u.ddd.fill_null(0.0)
+    # Sum whole micro-DDDs: an integer sum is exact in any order, so DuckDB and PostgreSQL agree
+    # to the last digit (a float sum depends on the order the database adds in).
+    ddd = (u.ddd.fill_null(0.0) * MICRO).round().cast("int64")
+    zero = ibis.literal(0, "int64")
     return u.group_by(["_pid", "_group"]).aggregate(
-        ddd_before=ibis.ifelse(before, ddd, 0.0).sum(), ddd_after=ibis.ifelse(after, ddd, 0.0).sum())
+        ddd_before=ibis.ifelse(before, ddd, zero).sum(), ddd_after=ibis.ifelse(after, ddd, zero).sum())
 
 
 def _ingredient_ddd(cdm, persons, ids, ingredient: int, atc: str | None, group: str, settings) -> ir.Table:

@@ -1,0 +1,41 @@
+"""The flagship study on a small synthetic world gives the same results on every backend.
+
+This covers what Eunomia cannot: real doses (drug_strength), DDDs, the LDN cohort with its
+calendar-window inclusion rule, incidence by month and the before/after design.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from offlabel.demo import flagship_study
+from offlabel.run import run_study
+from offlabel.synth import DEMO_WORLD, synthesize
+from tests.helpers import postgres as pg
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    path = tmp_path_factory.mktemp("world") / "cdm.duckdb"
+    synthesize(persons=30_000, seed=11, out=path, config=DEMO_WORLD, progress=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def duckdb_results(world, tmp_path_factory) -> bytes:
+    out = tmp_path_factory.mktemp("flagship") / "duckdb"
+    assert run_study(flagship_study(), str(world), out) == 0
+    return (out / "results.csv").read_bytes()
+
+
+def test_flagship_results_are_identical_on_every_backend(request, backend, world, duckdb_results, tmp_path):
+    if backend == "duckdb":
+        address = str(world)
+    else:
+        server = request.getfixturevalue("postgres_server")
+        database = pg.load_duckdb_cdm(server, world, database=f"offlabel_flagship_{tmp_path.name[-8:]}", schema="cdm")
+        request.addfinalizer(lambda: pg.drop_database(server, database))
+        address = pg.cdm_url(server, database, cdm_schema="cdm", results_schema="offlabel_results")
+    assert run_study(flagship_study(), address, tmp_path / "run") == 0
+    produced = (tmp_path / "run" / "results.csv").read_bytes()
+    assert produced == duckdb_results, f"flagship results on {backend} differ from DuckDB's"
