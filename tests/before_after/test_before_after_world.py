@@ -13,7 +13,6 @@ mean DDD after index, is not known in advance.)
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 

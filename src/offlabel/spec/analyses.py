@@ -23,6 +23,21 @@ class _Analysis(SpecModel):
         return self.id or self.type  # type: ignore[attr-defined]
 
 
+class _StudyPeriod(_Analysis):
+    """An analysis limited to a calendar period (start_date to end_date, both included)."""
+
+    start_date: dt.date | None = None
+    """First day counted (default: no limit)."""
+    end_date: dt.date | None = None
+    """Last day counted (default: no limit)."""
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError(f"start_date {self.start_date} is after end_date {self.end_date}")
+        return self
+
+
 class CdmSnapshotSettings(_Analysis):
     """What the CDM holds: persons, observation time, date range, vocabulary version
     (as CDMConnector's `snapshot()`)."""
@@ -30,7 +45,7 @@ class CdmSnapshotSettings(_Analysis):
     type: Literal["cdm_snapshot"]
 
 
-class CodeUseSettings(_Analysis):
+class CodeUseSettings(_StudyPeriod):
     """How often each concept set's concepts are recorded: records and persons per concept,
     overall and by calendar year (as CodelistGenerator's `summariseCodeUse()`)."""
 
@@ -41,16 +56,6 @@ class CodeUseSettings(_Analysis):
     """Also count by calendar year of the record's start date."""
     by_concept: bool = True
     """Also count each standard concept of the set, not only the set as a whole."""
-    start_date: dt.date | None = None
-    """Count only records starting on or after this date."""
-    end_date: dt.date | None = None
-    """Count only records starting on or before this date."""
-
-    @model_validator(mode="after")
-    def _dates_in_order(self):
-        if self.start_date and self.end_date and self.start_date > self.end_date:
-            raise ValueError(f"start_date {self.start_date} is after end_date {self.end_date}")
-        return self
 
 
 class CohortAttritionSettings(_Analysis):
@@ -117,7 +122,7 @@ class BeforeAfterSettings(_Analysis):
         return self
 
 
-class IncidenceSettings(_Analysis):
+class IncidenceSettings(_StudyPeriod):
     """New users of a drug per calendar month and year, per 100,000 person-years with exact
     Poisson CIs (as IncidencePrevalence's `estimateIncidence()`): the calendar trend of use."""
 
@@ -128,20 +133,10 @@ class IncidenceSettings(_Analysis):
     """A study cohort whose person-time is the denominator (default: everyone in observation)."""
     intervals: list[Literal["months", "years", "overall"]] = Field(default_factory=lambda: ["months", "years"])
     """Calendar periods to count in."""
-    start_date: dt.date | None = None
-    """First day of the study period (default: the first day of the denominator)."""
-    end_date: dt.date | None = None
-    """Last day of the study period (default: the last day of the denominator)."""
     washout_days: int | None = Field(None, ge=0)
     """Days without the drug before a use counts as new; leave out for 'first use ever'."""
     by_sex: bool = False
     """Also count women and men separately."""
-
-    @model_validator(mode="after")
-    def _dates_in_order(self):
-        if self.start_date and self.end_date and self.start_date > self.end_date:
-            raise ValueError(f"start_date {self.start_date} is after end_date {self.end_date}")
-        return self
 
 
 AnalysisSettings = Annotated[

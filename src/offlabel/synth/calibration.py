@@ -68,7 +68,7 @@ def measure(path: str | Path) -> dict:
                                                     least(observation_period_end_date, DATE '2019-12-31')))) / 365.25
                     FROM observation_period)""")[0][0]
         # relapses per person-year after the first MS record
-        out["relapses_per_patient_year"] = q(f"""
+        out["relapses_per_patient_year"] = q("""
             SELECT (SELECT count(*) FROM condition_occurrence c JOIN ms_patient m USING (person_id)
                     WHERE c.condition_concept_id = (SELECT concept_id FROM concept WHERE vocabulary_id = 'SNOMED'
                                                     AND concept_code = '192929006'))
