@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import get_args
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from offlabel.spec import cohorts
-from offlabel.spec.analyses import AnalysisSettings
+from offlabel.spec.analyses import SETTINGS, references
 from offlabel.spec.concept_sets import ConceptSetItem
 from offlabel.spec.study import SPEC_VERSION, Study
 
 
 def _type_name(annotation) -> str:
     text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
-    for noise in ("typing.", "datetime.", "offlabel.spec.concept_sets.", "offlabel.spec.analyses.",
-                  "offlabel.spec.cohorts."):
-        text = text.replace(noise, "")
+    text = re.sub(r"offlabel\.spec\.[a-z_.]*\.|typing\.|datetime\.", "", text)
+    text = text.replace("Annotated[str, ConceptSetName]", "concept set name").replace(
+        "Annotated[str, CohortName]", "cohort name")
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = text[9:-1] + " or None"
     if "Annotated[Union[" in text:
         if "EventCountRule" in text:
             return "list of inclusion rules (count rule, `any_of`, `all_of`)"
@@ -48,6 +51,7 @@ def _constraint(meta) -> str:
 
 
 def _section(model: type[BaseModel], title: str) -> list[str]:
+    refs = references(model)
     lines = [f"## {title}", "", " ".join((model.__doc__ or "").split()), "",
              "| field | type | default | meaning |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
@@ -55,7 +59,9 @@ def _section(model: type[BaseModel], title: str) -> list[str]:
         meaning = " ".join((field.description or "").split())
         if constraints:
             meaning += f" ({', '.join(constraints)})"
-        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
+        shown = f"{refs[name]} name" if field.annotation is str and isinstance(refs.get(name), str) else \
+            _type_name(field.annotation)
+        lines.append(f"| `{name}` | {shown} | {_default(field)} | {meaning} |")
     return lines + [""]
 
 
@@ -74,7 +80,7 @@ def reference() -> str:
                   cohorts.RelativeWindow, cohorts.CalendarWindow, cohorts.AnyOf, cohorts.AllOf,
                   cohorts.EndOfObservationExit, cohorts.DrugEraExit, cohorts.FixedDaysExit, cohorts.EventEndExit):
         lines += _section(model, f"Cohort: {model.__name__}")
-    for model in get_args(get_args(AnalysisSettings)[0]):
+    for model in SETTINGS:
         kind = get_args(model.model_fields["type"].annotation)[0]
         lines += _section(model, f"Analysis `type: {kind}`")
     return "\n".join(lines).rstrip() + "\n"

@@ -10,9 +10,10 @@ import yaml
 from pydantic import ValidationError
 
 from offlabel.errors import SpecError
-from offlabel.spec.analyses import AnalysisSettings
+from offlabel.spec.analyses import SETTINGS, references
 from offlabel.spec.cohorts import INCLUSION_RULE_TAGS
 from offlabel.spec.study import Study
+
 
 def load_study(source: str | Path) -> Study:
     """Read a study file and return the validated `Study`, or raise `SpecError` listing every problem."""
@@ -112,11 +113,6 @@ def _describe(err: dict) -> str:
     return f"{path}: {msg}{shown}"
 
 
-# Analysis settings fields that name a study concept set or a study cohort.
-CONCEPT_SET_FIELDS = frozenset({"concept_sets", "drug", "study_drug", "drug_groups"})
-COHORT_FIELDS = frozenset({"cohorts", "cohort", "population"})
-
-
 def _concept_set_refs(node) -> set[str]:
     """Every `concept_set: name` anywhere inside a cohort definition."""
     if isinstance(node, dict):
@@ -125,6 +121,23 @@ def _concept_set_refs(node) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_concept_set_refs(v) for v in node))
     return set()
+
+
+def _named_refs(model, raw, path: str):
+    """(YAML path, kind, name) of every concept set or cohort that the raw settings of `model` name,
+    following the fields the model types as `ConceptSetName` / `CohortName` (offlabel.spec.analyses.base)."""
+    if not isinstance(raw, dict):
+        return
+    for key, kind in references(model).items():
+        value = raw.get(key)
+        items = value if isinstance(value, list) else [value]
+        for j, item in enumerate(items):
+            where = f"{path}.{key}" + (f"[{j}]" if isinstance(value, list) else "")
+            if isinstance(kind, str):
+                if isinstance(item, str):
+                    yield where, kind, item
+            else:
+                yield from _named_refs(kind, item, where)
 
 
 def _reference_problems(data: dict[str, Any]) -> list[str]:
@@ -142,21 +155,16 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     analyses = data.get("analyses") or []
     if not isinstance(analyses, list):
         return problems
-    cohort_names = set(cohorts) if isinstance(cohorts, dict) else set()
-    kinds = (("concept set", CONCEPT_SET_FIELDS, names), ("cohort", COHORT_FIELDS, cohort_names))
+    known = {"concept set": names, "cohort": set(cohorts) if isinstance(cohorts, dict) else set()}
+    models = _analysis_models()
     seen: dict[str, int] = {}
     for i, a in enumerate(analyses):
         if not isinstance(a, dict):
             continue
-        for key, value in a.items():
-            for kind, fields, known in kinds:
-                if key not in fields and not (kind == "concept set" and key.endswith("concept_set")):
-                    continue
-                for j, ref in enumerate(value if isinstance(value, list) else [value]):
-                    if isinstance(ref, str) and ref not in known:
-                        where = f"analyses[{i}].{key}" + (f"[{j}]" if isinstance(value, list) else "")
-                        problems.append(f"{where}: no {kind} named {ref!r} "
-                                        f"(defined: {', '.join(sorted(known)) or 'none'})")
+        model = models.get(a.get("type")) if isinstance(a.get("type"), str) else None
+        for where, kind, ref in (_named_refs(model, a, f"analyses[{i}]") if model else ()):
+            if ref not in known[kind]:
+                problems.append(f"{where}: no {kind} named {ref!r} (defined: {', '.join(sorted(known[kind])) or 'none'})")
         aid = a.get("id") or a.get("type")
         if isinstance(aid, str):
             if aid in seen:
@@ -167,6 +175,9 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
 
 
 @cache
+def _analysis_models() -> dict[str, type]:
+    return {get_args(m.model_fields["type"].annotation)[0]: m for m in SETTINGS}
+
+
 def _analysis_types() -> frozenset[str]:
-    union = get_args(AnalysisSettings)[0]
-    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in get_args(union))
+    return frozenset(_analysis_models())
