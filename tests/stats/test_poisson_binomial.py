@@ -16,8 +16,8 @@ GOLDEN = Path(__file__).parent / "golden"
 def test_exact_poisson_ci_matches_r_poisson_test():
     ref = pd.read_csv(GOLDEN / "poisson_exact_ci.csv")
     lower, upper = exact_poisson_ci(ref.events)
-    np.testing.assert_allclose(lower, ref.lower, rtol=5e-7, atol=1e-12)
-    np.testing.assert_allclose(upper, ref.upper, rtol=5e-7)
+    np.testing.assert_allclose(lower, ref.lower, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(upper, ref.upper, rtol=1e-12)
 
 
 def test_exact_poisson_ci_equals_gamma_quantiles():
@@ -45,11 +45,11 @@ def test_poisson_rejects_bad_counts():
 def test_binomial_intervals_match_r():
     ref = pd.read_csv(GOLDEN / "binomial_ci.csv")
     lo, hi = clopper_pearson_ci(ref.successes, ref.trials)
-    np.testing.assert_allclose(lo, ref.exact_lower, atol=5e-7)
-    np.testing.assert_allclose(hi, ref.exact_upper, atol=5e-7)
+    np.testing.assert_allclose(lo, ref.exact_lower, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hi, ref.exact_upper, rtol=1e-12, atol=1e-15)
     lo, hi = wilson_ci(ref.successes, ref.trials)
-    np.testing.assert_allclose(lo, ref.wilson_lower, atol=5e-7)
-    np.testing.assert_allclose(hi, ref.wilson_upper, atol=5e-7)
+    np.testing.assert_allclose(lo, ref.wilson_lower, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hi, ref.wilson_upper, rtol=1e-12, atol=1e-15)
 
 
 def test_binomial_empty_denominator_is_nan():
