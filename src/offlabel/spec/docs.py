@@ -10,7 +10,7 @@ from pydantic_core import PydanticUndefined
 
 from offlabel.spec import cohorts
 from offlabel.spec.analyses import SETTINGS, references
-from offlabel.spec.concept_sets import ConceptSetItem
+from offlabel.spec.concept_sets import ConceptSetItem, Strength
 from offlabel.spec.study import SPEC_VERSION, Study
 
 
@@ -76,6 +76,7 @@ def reference() -> str:
     ]
     lines += _section(Study, "Study (top level)")
     lines += _section(ConceptSetItem, "Concept set item")
+    lines += _section(Strength, "Concept set item: strength")
     for model in (cohorts.CohortDefinition, cohorts.CohortEntry, cohorts.DateRange, cohorts.EventCountRule,
                   cohorts.RelativeWindow, cohorts.CalendarWindow, cohorts.AnyOf, cohorts.AllOf,
                   cohorts.EndOfObservationExit, cohorts.DrugEraExit, cohorts.FixedDaysExit, cohorts.EventEndExit):
