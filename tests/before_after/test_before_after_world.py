@@ -138,7 +138,7 @@ def test_person_table_matches_brute_force(world):
     settings = study.analyses[0]
     with offlabel.connect(str(path), scratch=path.parent / "scratch.duckdb") as cdm:
         context = StudyContext(cdm=cdm, study=study, concept_sets=resolve_concept_sets(cdm, study.concept_sets))
-        table = pd.DataFrame(person_table(context, settings))
+        table = pd.DataFrame(person_table(context, settings, ["1", "2-3", "4+"], "1")[0])
         naltrexone = list(context.concept_sets["naltrexone"].concept_ids)  # LDN and high-dose products
     got = table[table.drug_group == "opioids"].set_index("person_id")
 

@@ -19,6 +19,7 @@ from offlabel.spec.analyses.base import (
     references,
 )
 from offlabel.spec.analyses.before_after import BeforeAfterSettings
+from offlabel.spec.analyses.characteristics import CharacteristicsSettings, Covariates, TableOne
 from offlabel.spec.analyses.overview import (
     CdmSnapshotSettings,
     CodeUseSettings,
@@ -28,10 +29,12 @@ from offlabel.spec.analyses.utilisation import IncidenceSettings
 
 SETTINGS = (
     CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
+    CharacteristicsSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 
-__all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapshotSettings", "CodeUseSettings",
+__all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CharacteristicsSettings", "Covariates",
+           "TableOne", "CdmSnapshotSettings", "CodeUseSettings",
            "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
            "StudyPeriod", "references"]
