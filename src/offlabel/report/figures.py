@@ -67,3 +67,29 @@ def forest(rows: list[tuple[str, float | None, float | None, float | None]], xla
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return to_svg(fig)
+
+
+def smd_plot(rows: list[tuple[str, str, float | None]], xlabel: str, title: str) -> str:
+    """Standardised mean differences: one line per row label, one marker per compared stratum; lines at
+    +-0.1 (balance) and 0. rows: (label, stratum, smd or None)."""
+    labels = list(dict.fromkeys(label for label, _, _ in rows))
+    strata = list(dict.fromkeys(s for _, s, _ in rows))
+    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(labels) + 1.2))
+    ys = {label: len(labels) - i for i, label in enumerate(labels)}
+    markers = "osD^v"
+    for k, s in enumerate(strata):
+        pts = [(d, ys[label]) for label, st, d in rows if st == s and d is not None]
+        if pts:
+            ax.plot([d for d, _ in pts], [y for _, y in pts], linestyle="none", marker=markers[k % len(markers)],
+                    markersize=4, label=s)
+    for x in (-0.1, 0.1):
+        ax.axvline(x, color="grey", linestyle="--", linewidth=0.8)
+    ax.axvline(0, color="grey", linewidth=0.6)
+    ax.set_yticks(list(ys.values()))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_ylim(0.3, len(labels) + 0.7)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    if len(strata) > 1:
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return to_svg(fig)
