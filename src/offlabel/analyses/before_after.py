@@ -216,7 +216,7 @@ def _dispensings(context, settings, persons: ir.Table) -> ir.Table:
         if not ids:
             context.warn(f"before/after {settings.analysis_id}: concept set '{group}' has no concepts; its DDD are 0.")
             continue
-        for ingredient, atc in sorted(_ingredients(context, settings, group, ids).items()):
+        for ingredient, atc in sorted(ingredient_atc_codes(context, settings.analysis_id, group, ids).items()):
             parts.append(_ingredient_ddd(cdm, persons, ids, ingredient, atc, group, settings))
     if not parts:
         return ibis.memtable({"_pid": [0], "_group": [""], "rel_day": [0], "ddd": [0.0]}).limit(0)
@@ -261,14 +261,15 @@ def _ingredient_ddd(cdm, persons, ids, ingredient: int, atc: str | None, group: 
                     ddd=ddd.cast("float64"))
 
 
-def _ingredients(context, settings, group: str, ids: list[int]) -> dict[int, str | None]:
-    """{ingredient concept id: ATC code with a shipped WHO DDD (or None)} of the group's drugs."""
+def ingredient_atc_codes(context, analysis_id: str, group: str, ids: list[int]) -> dict[int, str | None]:
+    """{ingredient concept id: ATC code with a shipped WHO DDD (or None)} of the drugs `ids` of concept set
+    `group` (their DRUG_STRENGTH ingredients); what is missing is reported with context.warn."""
     cdm = context.cdm
     ds = cdm.table("drug_strength")
     found_ing = ds.filter(ds.drug_concept_id.isin(ids)).select(ing=ds.ingredient_concept_id.cast("int64")).distinct()
     ingredients = sorted(int(r["ing"]) for r in found_ing.to_pyarrow().to_pylist() if r["ing"] is not None)
     if not ingredients:
-        context.warn(f"before/after {settings.analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
+        context.warn(f"{analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
         return {}
     table = who_ddd()
     shipped = {c.upper() for c in table.atc_code}
@@ -288,7 +289,7 @@ def _ingredients(context, settings, group: str, ids: list[int]) -> dict[int, str
         codes = sorted(c for c in found.get(ing, []) if c in shipped)
         code = codes[0] if codes else by_name.get(names.get(ing, ""))
         if code is None:
-            context.warn(f"before/after {settings.analysis_id}: no WHO DDD is shipped for ingredient "
+            context.warn(f"{analysis_id}: no WHO DDD is shipped for ingredient "
                          f"{names.get(ing, ing)} ({ing}) of '{group}'; its dispensings count 0 DDD.")
         out[ing] = code
     return out

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from offlabel.analyses._suppress import complementary, small
 from offlabel.cohorts.events import concept_records
 from offlabel.drug_utilisation._common import SEXES, temp_table
 from offlabel.drug_utilisation._intervals import epoch
@@ -228,28 +229,20 @@ def _align_levels(cells: dict) -> None:
         cells[s] = dict(sorted(c.items(), key=lambda kv: keys.index(kv[0])))
 
 
-def _small(value, min_cell_count: int) -> bool:
-    return isinstance(value, int) and 0 < value < min_cell_count
-
-
 def _hidden(cells: dict, min_cell_count: int) -> set:
     """(stratum, variable, level) whose estimates are suppressed: small counts, small strata, and the
     complementary level of a categorical row with a single small level."""
     hidden = set()
     for s, c in cells.items():
-        if _small(c[("Number subjects", None)]["count"], min_cell_count):
+        if small(c[("Number subjects", None)]["count"], min_cell_count):
             hidden |= {(s, v, lev) for v, lev in c}
             continue
         for (v, lev), est in c.items():
-            if _small(est.get("count"), min_cell_count):
+            if small(est.get("count"), min_cell_count):
                 hidden.add((s, v, lev))
         for v in CATEGORICAL:
-            levels = [(lev, est["count"]) for (var, lev), est in c.items() if var == v]
-            small = [lev for lev, k in levels if (s, v, lev) in hidden]
-            if len(small) == 1:
-                others = sorted((k, str(lev)) for lev, k in levels if lev not in small and k > 0)
-                if others:
-                    hidden.add((s, v, next(lev for lev, k in levels if str(lev) == others[0][1])))
+            levels = {lev: est["count"] for (var, lev), est in c.items() if var == v}
+            hidden |= {(s, v, lev) for lev in complementary(levels, min_cell_count)}
     return hidden
 
 

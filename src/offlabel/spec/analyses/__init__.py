@@ -25,16 +25,25 @@ from offlabel.spec.analyses.overview import (
     CodeUseSettings,
     CohortAttritionSettings,
 )
-from offlabel.spec.analyses.utilisation import IncidenceSettings
+from offlabel.spec.analyses.utilisation import (
+    AddOnSwitchSettings,
+    DoseSettings,
+    IncidenceSettings,
+    PersistenceSettings,
+    PrevalenceSettings,
+    ProportionCoveredSettings,
+)
 
 SETTINGS = (
     CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
-    CharacteristicsSettings,
+    CharacteristicsSettings, DoseSettings, PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings,
+    AddOnSwitchSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 
-__all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CharacteristicsSettings", "Covariates",
+__all__ = ["AddOnSwitchSettings", "DoseSettings", "PersistenceSettings", "PrevalenceSettings",
+           "ProportionCoveredSettings", "AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CharacteristicsSettings", "Covariates",
            "TableOne", "CdmSnapshotSettings", "CodeUseSettings",
            "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
            "StudyPeriod", "references"]
