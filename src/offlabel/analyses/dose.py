@@ -46,10 +46,11 @@ def run(context, settings) -> SummarisedResult:
 def _frequencies(context, settings, ids, ingredient: int, atc: str | None) -> list[dict]:
     cdm = context.cdm
     ds = cdm.table("drug_strength")
-    with_ingredient = ds.filter(ds.ingredient_concept_id == ingredient).select(_d=ds.drug_concept_id.cast("int64"))
+    # the set's products with this ingredient: a short list (two semi joins in a row break on PostgreSQL)
+    products = ds.filter(ds.ingredient_concept_id == ingredient, ds.drug_concept_id.isin(ids))
+    products = sorted({int(r["d"]) for r in products.select(d=products.drug_concept_id).to_pyarrow().to_pylist()})
     de = cdm.table("drug_exposure")
-    de = de.filter(de.drug_concept_id.isin(ids))
-    de = de.semi_join(with_ingredient, de.drug_concept_id.cast("int64") == with_ingredient._d)
+    de = de.filter(de.drug_concept_id.isin(products))
     if settings.cohort is not None:
         c = context.cohort(settings.cohort).table
         c = c.select(_sid=c.subject_id.cast("int64"), _cs=c.cohort_start_date.cast("date"),
