@@ -131,7 +131,8 @@ def _coverage(part: SummarisedResult, fmt) -> dict:
                     for k, v in values.items())
     shown = {int(k[5]): v for k, v in values.items() if int(k[5]) in (0, 30, 90, 180, 365, 545, 730)}
     rows = [[str(d), fmt(v.get("denominator_count")), fmt(v.get("outcome_count")),
-             f"{fmt(v.get('ppc'))}% ({fmt(v.get('ppc_lower'))} to {fmt(v.get('ppc_upper'))})"]
+             f"{fmt(v.get('ppc'))}% ({fmt(v.get('ppc_lower'))} to {fmt(v.get('ppc_upper'))})"
+             if _number(v.get("ppc")) is not None else fmt(v.get("ppc"))]
             for d, v in sorted(shown.items())]
     return {"tables": [{"caption": "Proportion of patients covered (Wilson 95% CI)",
                         "header": ["day", "in observation", "covered", "PPC (95% CI)"], "rows": rows}],
@@ -170,7 +171,7 @@ def _add_on_switch(part: SummarisedResult, fmt) -> dict:
             pct = next((x.estimate_value for x in part.rows if x.variable_name == r.variable_name
                         and x.variable_level == r.variable_level and x.estimate_name == "percentage"), None)
             rows.append([r.variable_name, r.variable_level or "", fmt(r.estimate_value),
-                         "" if pct is None else f"{fmt(pct)}%"])
+                         "" if pct is None else f"{fmt(pct)}%" if _number(pct) is not None else fmt(pct)])
     window = part.rows[0].additional_level if part.rows else ""
     return {"tables": [{"caption": f"Treatment changes in days {window} after index (add-on: started while the "
                                    "index treatment ran; switch: started after it ended)",
