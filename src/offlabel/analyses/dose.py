@@ -36,8 +36,10 @@ def run(context, settings) -> SummarisedResult:
         frequencies = _frequencies(context, settings, ids, ingredient, atc)
         rows += _rows(cdm.name, names.get(ingredient, str(ingredient)), frequencies, names, atc is not None)
     if not rows:
-        raise EmptyCohortError(f"dose analysis {settings.analysis_id!r}: no exposure of '{settings.drug}' has a "
-                               "DRUG_STRENGTH row, so no daily dose can be computed.")
+        where = f" in cohort '{settings.cohort}'" if settings.cohort else ""
+        raise EmptyCohortError(f"dose analysis {settings.analysis_id!r}: there is no exposure of '{settings.drug}'"
+                               f"{where} whose product has a DRUG_STRENGTH row, so no daily dose can be described. "
+                               "Check the concept set and the cohort.")
     extra = {"drug": settings.drug, "cohort": settings.cohort or "NA",
              "atc_codes": ", ".join(sorted({a for a in ingredients.values() if a})) or "NA"}
     return SummarisedResult.from_rows(rows, settings={1: context.settings(settings, "summarise_dose_coverage", **extra)})
