@@ -87,3 +87,10 @@ analyses: [{type: cdm_snapshot}]
     assert "concept_sets.a[0].strength" in problems and "give min, max or both" in problems
     assert "min 5.0 is larger than max 1.0" in problems
     assert "concept_sets.c[0].strength.unit" in problems
+
+
+def test_strength_in_units_is_not_a_mass(world_cdm):
+    # interferon beta-1b 8,000,000 IU: its strength cannot be compared with a bound in mg
+    found = resolve_concept_set(world_cdm, "ifn", [Item(vocabulary="ATC", code="L03AB08", strength={"max": 5})])
+    assert found.concept_ids == ()
+    assert any("not a mass" in w and "interferon beta-1b 8000000 UNT Injection" in w for w in found.warnings)
