@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from offlabel.run import run_study
+from offlabel.stats.balance import smd_binary, smd_continuous
 from offlabel.synth import DEMO_WORLD, synthesize
 from offlabel.synth.vocabulary import build_vocabulary
-from offlabel.stats.balance import smd_binary, smd_continuous
 
 STUDY = str(Path(__file__).with_name("study.yaml"))
 
@@ -61,8 +61,8 @@ def brute(world):
                      f"WHERE drug_concept_id IN ({', '.join(map(str, opioid_ids))})").df()
     con.close()
     idx = pd.to_datetime(persons.idx)
-    birth = pd.to_datetime(dict(year=persons.year_of_birth, month=persons.month_of_birth.fillna(1),
-                                day=persons.day_of_birth.fillna(1)))
+    birth = pd.to_datetime({"year": persons.year_of_birth, "month": persons.month_of_birth.fillna(1),
+                            "day": persons.day_of_birth.fillna(1)})
     persons["age"] = idx.dt.year - birth.dt.year - ((idx.dt.month < birth.dt.month) |
                                                     ((idx.dt.month == birth.dt.month) & (idx.dt.day < birth.dt.day)))
     persons["sex"] = persons.gender_concept_id.map({8532: "Female", 8507: "Male"})

@@ -13,6 +13,8 @@ variable, so a small count hides its day's row at export.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from offlabel.cohorts import drug_eras
@@ -65,4 +67,4 @@ def run(context, settings) -> SummarisedResult:
 
 def _pct(value) -> float | None:
     value = float(value)
-    return None if value != value else 100.0 * value
+    return None if math.isnan(value) else 100.0 * value

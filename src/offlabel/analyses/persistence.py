@@ -24,6 +24,8 @@ they are suppressed together.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from offlabel.analyses._suppress import small
@@ -75,7 +77,7 @@ def run(context, settings) -> SummarisedResult:
                                        (("estimate", s), ("estimate_95CI_lower", lo), ("estimate_95CI_upper", hi))},
                             estimate_types={"estimate": "numeric", "estimate_95CI_lower": "numeric",
                                             "estimate_95CI_upper": "numeric"})
-    risk_days = sorted(set(d for d in settings.risk_table_days if 0 <= d <= settings.follow_up_days))
+    risk_days = sorted({d for d in settings.risk_table_days if 0 <= d <= settings.follow_up_days})
     at_risk = km.survival_at(risk_days).n_risk.to_numpy()
     for j, t in enumerate(risk_days):
         estimates = {"n_risk_count": int(at_risk[j])}
@@ -100,4 +102,4 @@ def run(context, settings) -> SummarisedResult:
 
 def _num(value) -> float | None:
     value = float(value)
-    return None if value != value else value
+    return None if math.isnan(value) else value

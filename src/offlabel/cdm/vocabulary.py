@@ -157,8 +157,8 @@ def _starting_concepts(cdm, concept, items) -> tuple[dict[int, list[tuple[int, s
                 problems.append(f"concept id {it.concept_id}")
 
     if problems:
-        problems = [f"it names codes that the CDM's vocabulary does not have: {', '.join(problems)}. Check the "
-                    "spelling and the vocabulary name, or load a vocabulary (from ATHENA) that contains them"]
+        problems = [(f"it names codes that the CDM's vocabulary does not have: {', '.join(problems)}. Check the "
+                     "spelling and the vocabulary name, or load a vocabulary (from ATHENA) that contains them")]
     return out, problems
 
 
@@ -169,10 +169,10 @@ def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tup
     products, else numerator_value per one unit of the denominator (numerator / denominator_value
     when quantified). A product is kept when every DRUG_STRENGTH row of it for the line's
     ingredient(s) is a mass within the bounds."""
-    what = f"{item.label}"
+    what = item.label
     if not cdm.has_table("drug_strength") or not _nonempty(cdm.table("drug_strength")):
-        return set(), [], [f"{what} filters on strength, but the CDM's DRUG_STRENGTH table is missing or empty: "
-                           "load DRUG_STRENGTH with the vocabulary (from ATHENA), or remove the strength filter"]
+        return set(), [], [(f"{what} filters on strength, but the CDM's DRUG_STRENGTH table is missing or empty: "
+                            "load DRUG_STRENGTH with the vocabulary (from ATHENA), or remove the strength filter")]
     concept = cdm.table("concept")
     rows = (concept.filter(concept.concept_id.isin(sorted(ids)))
             .select(cid=concept.concept_id.cast("int64"), cname=concept.concept_name, domain=concept.domain_id,
@@ -180,8 +180,8 @@ def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tup
     info = {r["cid"]: r for r in rows}
     if not any(r["domain"] == "Drug" for r in rows):
         domains = ", ".join(sorted({str(r["domain"]) for r in rows}))
-        return set(), [], [f"{what} filters on strength, which only drug products have, but it resolves to "
-                           f"{domains} concepts: remove the strength filter from this line"]
+        return set(), [], [(f"{what} filters on strength, which only drug products have, but it resolves to "
+                            f"{domains} concepts: remove the strength filter from this line")]
     ingredients = sorted(c for c, r in info.items() if r["cls"] == "Ingredient")
     ds = cdm.table("drug_strength")
     ds = ds.filter(ds.drug_concept_id.isin(sorted(ids)))

@@ -11,7 +11,8 @@ from offlabel.report.sections import characteristics
 from offlabel.report.sections.base import Section
 
 SECTIONS: dict[str, Section] = {}
-for _module in (overview, utilisation, before_after, characteristics):
+for _module in (overview, utilisation, before_after):
     SECTIONS.update(_module.SECTIONS)
+SECTIONS.update(characteristics.SECTIONS)
 
 __all__ = ["SECTIONS", "Section"]

@@ -42,8 +42,8 @@ SETTINGS = (
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 
-__all__ = ["AddOnSwitchSettings", "DoseSettings", "PersistenceSettings", "PrevalenceSettings",
-           "ProportionCoveredSettings", "AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CharacteristicsSettings", "Covariates",
-           "TableOne", "CdmSnapshotSettings", "CodeUseSettings",
+__all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapshotSettings", "CodeUseSettings",
            "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
            "StudyPeriod", "references"]
+__all__ += ["AddOnSwitchSettings", "CharacteristicsSettings", "Covariates", "DoseSettings", "PersistenceSettings",
+            "PrevalenceSettings", "ProportionCoveredSettings", "TableOne"]

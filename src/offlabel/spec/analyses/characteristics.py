@@ -3,6 +3,7 @@ mean differences between strata (as CohortCharacteristics' `summariseCharacteris
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -55,7 +56,7 @@ class TableOne(SpecModel):
             if lo < 0 or (hi is not None and hi < lo):
                 problems.append(f"age_groups[{i}] = [{lo}, {hi}] is not a range of ages (0 <= min <= max)")
         bounds = sorted((lo, float("inf") if hi is None else hi) for lo, hi in self.age_groups)
-        for (lo1, hi1), (lo2, _) in zip(bounds, bounds[1:]):
+        for (lo1, hi1), (lo2, _) in pairwise(bounds):
             if lo2 <= hi1:
                 problems.append(f"age groups overlap: {lo1}-{hi1} and {lo2}-")
         if problems:

@@ -6,7 +6,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from offlabel.spec.analyses.base import AnalysisBase, CohortName, ConceptSetName, StudyPeriod
+from offlabel.spec.analyses.base import (
+    AnalysisBase,
+    CohortName,
+    ConceptSetName,
+    StudyPeriod,
+)
 
 
 class IncidenceSettings(StudyPeriod):
