@@ -138,7 +138,7 @@ def test_person_table_matches_brute_force(world):
     settings = study.analyses[0]
     with offlabel.connect(str(path), scratch=path.parent / "scratch.duckdb") as cdm:
         context = StudyContext(cdm=cdm, study=study, concept_sets=resolve_concept_sets(cdm, study.concept_sets))
-        table = pd.DataFrame(person_table(context, settings))
+        table = pd.DataFrame(person_table(context, settings, ["1", "2-3", "4+"], "1")[0])
         naltrexone = list(context.concept_sets["naltrexone"].concept_ids)  # LDN and high-dose products
     got = table[table.drug_group == "opioids"].set_index("person_id")
 
@@ -171,3 +171,27 @@ def test_person_table_matches_brute_force(world):
         error = (got[window] - exact.reindex(got.index).fillna(0)).abs()
         assert (error <= 0.5e-6 * n + 1e-9).all(), error[error > 0.5e-6 * n + 1e-9].head()
     assert (got.stratum == pd.Series(stratum, index=n_coll.index).reindex(got.index)).all()
+
+
+def test_table_one_describes_the_same_persons_by_stratum(run_dir, estimates, world):
+    """Table 1 (result_type summarise_characteristics) has the before/after strata, the same number of
+    persons in each, women as the world plants them, and SMDs only against the reference stratum."""
+    d = pd.read_csv(run_dir / "results.csv", dtype=str, keep_default_na=False)
+    types = d[(d.variable_name == "settings") & (d.estimate_name == "result_type")]
+    rid = types[types.estimate_value == "summarise_characteristics"].result_id.iloc[0]
+    t1 = d[(d.result_id == rid) & (d.variable_name != "settings")]
+    assert set(t1.strata_name) == {"collection_stratum"} and set(t1.strata_level) == {"1", "2-3", "4+"}
+    for s in ("1", "2-3", "4+"):
+        n = t1[(t1.strata_level == s) & (t1.variable_name == "Number subjects")].estimate_value.iloc[0]
+        assert n == estimates[("opioids", s, "number subjects", None)]["count"]
+        women = t1[(t1.strata_level == s) & (t1.variable_name == "Sex") & (t1.variable_level == "Female")
+                   & (t1.estimate_name == "percentage")].estimate_value.iloc[0]
+        assert 50 < float(women) < 90  # LDN starters are mostly women in the world (DOMAIN.md: 74%)
+    smd = t1[t1.estimate_name == "smd"]
+    assert set(smd.strata_level) == {"2-3", "4+"}
+    # strata are drawn at random at LDN start in the world: age differs between them by chance only, and
+    # an SMD between independent groups of n1 and n2 has a standard error of about sqrt(1/n1 + 1/n2)
+    n = {s: int(estimates[("opioids", s, "number subjects", None)]["count"]) for s in ("1", "2-3", "4+")}
+    for s in ("2-3", "4+"):
+        age = float(smd[(smd.variable_name == "Age") & (smd.strata_level == s)].estimate_value.iloc[0])
+        assert abs(age) < 4 * np.sqrt(1 / n[s] + 1 / n["1"])

@@ -148,3 +148,21 @@ def exposure_cohort(cdm, ingredient_ids):
     de = de.join(ids, de.drug_concept_id == ids._d)
     return de.select(subject_id=de.person_id, cohort_start_date=de.drug_exposure_start_date,
                      cohort_end_date=de.drug_exposure_end_date)
+
+
+@pytest.fixture(scope="session")
+def world_path(tmp_path_factory):
+    """A small synthetic world (2,000 persons, the demo config): its vocabulary, doses and eras."""
+    from offlabel.synth import DEMO_WORLD, synthesize
+
+    path = tmp_path_factory.mktemp("du_world") / "cdm.duckdb"
+    synthesize(persons=2_000, seed=5, out=path, config=DEMO_WORLD, progress=False)
+    return path
+
+
+@pytest.fixture()
+def world_cdm(world_path, tmp_path):
+    import offlabel
+
+    with offlabel.connect(str(world_path), scratch=tmp_path / "scratch.duckdb") as cdm:
+        yield cdm

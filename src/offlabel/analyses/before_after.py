@@ -19,7 +19,11 @@ Persons without observation over both windows, or whose collections fall in no s
 out (warning). All of this runs in the database; only the per-person table (person, stratum,
 group, ddd_before, ddd_after) leaves it. Statistics: `offlabel.stats.before_after`.
 
-Result (result_type "summarise_before_after"): group drug_group, strata collection_stratum, and
+Results: result_id 1 is Table 1 of the persons analysed by collection stratum, with standardised
+mean differences against the reference stratum (result_type "summarise_characteristics", from
+`offlabel.analyses.characteristics.summarise_table_one` with the `characteristics` settings: the
+strata are computed here once, so Table 1 describes exactly the persons of the tables below).
+result_id 2 (result_type "summarise_before_after"): group drug_group, strata collection_stratum, and
 variables "number subjects" (count), "users" (before / after: count), "cumulative DDD per person"
 (before / after: mean, sd), "change in DDD per person" (mean, mean_95CI_lower/upper), "relative
 change" (ratio and its CI), "difference in differences" and "relative difference in differences"
@@ -35,6 +39,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from offlabel.analyses.characteristics import summarise_table_one
 from offlabel.drug_utilisation._common import temp_table
 from offlabel.drug_utilisation._intervals import epoch, observation_days
 from offlabel.drug_utilisation.ddd import who_ddd
@@ -57,9 +62,9 @@ def stratum_label(lo: int, hi: int | None) -> str:
 
 def run(context, settings) -> SummarisedResult:
     _check_names(context, settings)
-    table = person_table(context, settings)
     labels = [stratum_label(lo, hi) for lo, hi in settings.strata]
     reference = labels[settings.reference_stratum]
+    table, table_one = person_table(context, settings, labels, reference)
     rows = []
     for group in settings.drug_groups:
         data = {s: ([], []) for s in labels}
@@ -75,7 +80,14 @@ def run(context, settings) -> SummarisedResult:
              "change_threshold_percent": str(settings.change_threshold_percent),
              "confidence_level": str(LEVEL), "window_before": f"[-{settings.lookback_days}, -1] days",
              "window_after": f"[0, {settings.followup_days - 1}] days"}
-    return SummarisedResult.from_rows(rows, settings={1: context.settings(settings, "summarise_before_after", **extra)})
+    # Table 1 of the same persons by the same strata (result_id 1), then the before/after tables.
+    one = {"cohort": settings.cohort, "strata": "collection_stratum", "reference_stratum": reference,
+           "age_groups": ", ".join(f"{lo} to {hi}" if hi is not None else f"{lo} or older"
+                                   for lo, hi in settings.characteristics.age_groups)}
+    return SummarisedResult.from_rows(
+        [r._replace(result_id=1) for r in table_one] + [r._replace(result_id=2) for r in rows],
+        settings={1: context.settings(settings, "summarise_characteristics", **one),
+                  2: context.settings(settings, "summarise_before_after", **extra)})
 
 
 def _check_names(context, settings) -> None:
@@ -137,12 +149,13 @@ def _group_rows(cdm_name: str, group: str, data: dict, reference: str, threshold
 # -- in the database ---------------------------------------------------------------------------
 
 
-def person_table(context, settings) -> list[dict]:
-    """[{person_id, stratum, drug_group, ddd_before, ddd_after}]: one row per person and drug group."""
+def person_table(context, settings, labels: list[str], reference: str) -> tuple[list[dict], list]:
+    """([{person_id, stratum, drug_group, ddd_before, ddd_after}]: one row per person and drug group,
+    Table 1 rows of the same persons by stratum)."""
     cdm = context.cdm
     cohort = context.cohort(settings.cohort).table
     index = cohort.group_by(person_id=cohort.subject_id.cast("int64")).aggregate(
-        index_day=epoch(cohort.cohort_start_date).min())
+        index_day=epoch(cohort.cohort_start_date).min(), index_date=cohort.cohort_start_date.cast("date").min())
     lo_day = index.index_day - settings.lookback_days
     hi_day = index.index_day + settings.followup_days - 1
     obs = observation_days(cdm)
@@ -160,6 +173,8 @@ def person_table(context, settings) -> list[dict]:
             if n_stratified < n_covered:
                 context.warn(f"before/after {settings.analysis_id}: {n_covered - n_stratified} persons had a number "
                              "of study-drug collections in follow-up outside every stratum and were left out.")
+            table_one = summarise_table_one(context, stratified, settings.characteristics, cohort_name=settings.cohort,
+                                            strata_name="collection_stratum", labels=labels, reference=reference)
             with temp_table(cdm, _dispensings(context, settings, stratified)) as dispensings:
                 ddd = _window_sums(context, settings, dispensings)
                 groups = ibis.memtable({"drug_group": list(settings.drug_groups)})
@@ -171,7 +186,7 @@ def person_table(context, settings) -> list[dict]:
                 rows = out.to_pyarrow().to_pylist()
                 for r in rows:  # micro-DDD (exact integers) back to DDD
                     r["ddd_before"], r["ddd_after"] = r["ddd_before"] / MICRO, r["ddd_after"] / MICRO
-                return rows
+                return rows, table_one
 
 
 def _strata(context, settings, persons: ir.Table) -> ir.Table:
@@ -187,7 +202,7 @@ def _strata(context, settings, persons: ir.Table) -> ir.Table:
     n = p.n_collections.fill_null(0)
     cases = [((n >= lo) & (n <= hi) if hi is not None else (n >= lo), stratum_label(lo, hi))
              for lo, hi in settings.strata]
-    p = p.select(person_id=p.person_id, index_day=p.index_day, n_collections=n,
+    p = p.select(person_id=p.person_id, index_day=p.index_day, index_date=p.index_date, n_collections=n,
                  stratum=ibis.cases(*cases, else_=ibis.null("string")))
     return p.filter(p.stratum.notnull())
 
@@ -201,7 +216,7 @@ def _dispensings(context, settings, persons: ir.Table) -> ir.Table:
         if not ids:
             context.warn(f"before/after {settings.analysis_id}: concept set '{group}' has no concepts; its DDD are 0.")
             continue
-        for ingredient, atc in sorted(_ingredients(context, settings, group, ids).items()):
+        for ingredient, atc in sorted(ingredient_atc_codes(context, settings.analysis_id, group, ids).items()):
             parts.append(_ingredient_ddd(cdm, persons, ids, ingredient, atc, group, settings))
     if not parts:
         return ibis.memtable({"_pid": [0], "_group": [""], "rel_day": [0], "ddd": [0.0]}).limit(0)
@@ -246,14 +261,15 @@ def _ingredient_ddd(cdm, persons, ids, ingredient: int, atc: str | None, group: 
                     ddd=ddd.cast("float64"))
 
 
-def _ingredients(context, settings, group: str, ids: list[int]) -> dict[int, str | None]:
-    """{ingredient concept id: ATC code with a shipped WHO DDD (or None)} of the group's drugs."""
+def ingredient_atc_codes(context, analysis_id: str, group: str, ids: list[int]) -> dict[int, str | None]:
+    """{ingredient concept id: ATC code with a shipped WHO DDD (or None)} of the drugs `ids` of concept set
+    `group` (their DRUG_STRENGTH ingredients); what is missing is reported with context.warn."""
     cdm = context.cdm
     ds = cdm.table("drug_strength")
     found_ing = ds.filter(ds.drug_concept_id.isin(ids)).select(ing=ds.ingredient_concept_id.cast("int64")).distinct()
     ingredients = sorted(int(r["ing"]) for r in found_ing.to_pyarrow().to_pylist() if r["ing"] is not None)
     if not ingredients:
-        context.warn(f"before/after {settings.analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
+        context.warn(f"{analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
         return {}
     table = who_ddd()
     shipped = {c.upper() for c in table.atc_code}
@@ -273,7 +289,7 @@ def _ingredients(context, settings, group: str, ids: list[int]) -> dict[int, str
         codes = sorted(c for c in found.get(ing, []) if c in shipped)
         code = codes[0] if codes else by_name.get(names.get(ing, ""))
         if code is None:
-            context.warn(f"before/after {settings.analysis_id}: no WHO DDD is shipped for ingredient "
+            context.warn(f"{analysis_id}: no WHO DDD is shipped for ingredient "
                          f"{names.get(ing, ing)} ({ing}) of '{group}'; its dispensings count 0 DDD.")
         out[ing] = code
     return out

@@ -5,15 +5,26 @@ RxNorm, LOINC) or a concept id. Resolution follows the OMOP conventions that ATL
 a standard concept stands for itself; a non-standard source code follows "Maps to" to
 standard concepts; a classification concept (ATC) stands for its standard descendants;
 `include_descendants` adds descendants through concept_ancestor; `exclude` items are
-resolved the same way and removed.
+resolved the same way and removed. A `strength` filter then keeps only the drug products whose
+strength of the ingredient (DRUG_STRENGTH) lies within its bounds (`offlabel.spec.Strength`):
+ATLAS has no such filter (its users tick products by name) and CodelistGenerator subsets only by
+dose unit (`subsetOnDoseUnit`), so low-dose naltrexone needs it here. Every unknown code and
+every strength filter that cannot work, of every concept set, is reported in one error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ibis
+
 from offlabel.errors import VocabularyError
 from offlabel.spec.concept_sets import ConceptSetItem
+
+#: Mass units of DRUG_STRENGTH (UCUM concepts) and their factor to milligrams.
+MASS_UNITS_MG = {8576: 1.0, 9655: 0.001, 8504: 1000.0}  # milligram, microgram, gram
+#: Relative slack of strength bounds, so that 4500 mcg meets a bound of 4.5 mg despite float rounding.
+_SLACK = 1e-9
 
 # The names users write → OMOP vocabulary_id values tried in order.
 VOCABULARY_ALIASES = {
@@ -59,7 +70,7 @@ def resolve_concept_sets(cdm, concept_sets: dict[str, list[ConceptSetItem]]) -> 
 
 def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem]) -> ResolvedConceptSet:
     concept = cdm.table("concept")
-    starts = _starting_concepts(cdm, concept, name, items)  # item index -> [(id, standard_concept)]
+    starts, problems = _starting_concepts(cdm, concept, items)  # item index -> [(id, standard_concept)]
     has_ancestor = cdm.has_table("concept_ancestor") and _nonempty(cdm.table("concept_ancestor"))
     warnings: list[str] = []
     if not has_ancestor and any(i.include_descendants for i in items):
@@ -84,8 +95,18 @@ def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem]) -> Resolved
             roots = list(standard | set(to_expand)) if item.include_descendants else to_expand
             standard |= _descendants(cdm, roots)
         if not standard:
-            warnings.append(f"concept set '{name}': {item.label} maps to no standard concept; it adds nothing.")
+            if starts[idx]:
+                warnings.append(f"concept set '{name}': {item.label} maps to no standard concept; it adds nothing.")
+        elif item.strength is not None:
+            standard, found_warnings, found_problems = _within_strength(cdm, name, item, standard)
+            warnings += found_warnings
+            problems += found_problems
+            if not standard and not found_problems:
+                warnings.append(f"concept set '{name}': {item.label} keeps no drug product; it adds nothing.")
         per_item.append(standard)
+
+    if problems:
+        raise VocabularyError(f"Concept set '{name}': " + "; ".join(problems) + ".")
 
     included = set().union(*[s for s, i in zip(per_item, items) if not i.exclude]) if items else set()
     excluded = set().union(*[s for s, i in zip(per_item, items) if i.exclude]) if items else set()
@@ -98,8 +119,8 @@ def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem]) -> Resolved
     )
 
 
-def _starting_concepts(cdm, concept, name, items) -> dict[int, list[tuple[int, str | None]]]:
-    """Look up every item's concept row, in one query for codes and one for ids."""
+def _starting_concepts(cdm, concept, items) -> tuple[dict[int, list[tuple[int, str | None]]], list[str]]:
+    """Look up every item's concept row, in one query for codes and one for ids; and the problems."""
     out: dict[int, list[tuple[int, str | None]]] = {i: [] for i in range(len(items))}
     problems = []
     by_code = [(i, it) for i, it in enumerate(items) if it.code is not None]
@@ -136,11 +157,69 @@ def _starting_concepts(cdm, concept, name, items) -> dict[int, list[tuple[int, s
                 problems.append(f"concept id {it.concept_id}")
 
     if problems:
-        raise VocabularyError(
-            f"Concept set '{name}' names codes that the CDM's vocabulary does not have: "
-            f"{', '.join(problems)}. Check the spelling and the vocabulary name, or load a "
-            "vocabulary (from ATHENA) that contains them.")
-    return out
+        problems = [(f"it names codes that the CDM's vocabulary does not have: {', '.join(problems)}. Check the "
+                     "spelling and the vocabulary name, or load a vocabulary (from ATHENA) that contains them")]
+    return out, problems
+
+
+def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tuple[set[int], list[str], list[str]]:
+    """(the products of `ids` whose strength lies within item.strength, warnings, problems).
+
+    Strength in mg, computed in the database from DRUG_STRENGTH: amount_value for fixed-amount
+    products, else numerator_value per one unit of the denominator (numerator / denominator_value
+    when quantified). A product is kept when every DRUG_STRENGTH row of it for the line's
+    ingredient(s) is a mass within the bounds."""
+    what = item.label
+    if not cdm.has_table("drug_strength") or not _nonempty(cdm.table("drug_strength")):
+        return set(), [], [(f"{what} filters on strength, but the CDM's DRUG_STRENGTH table is missing or empty: "
+                            "load DRUG_STRENGTH with the vocabulary (from ATHENA), or remove the strength filter")]
+    concept = cdm.table("concept")
+    rows = (concept.filter(concept.concept_id.isin(sorted(ids)))
+            .select(cid=concept.concept_id.cast("int64"), cname=concept.concept_name, domain=concept.domain_id,
+                    cls=concept.concept_class_id).to_pyarrow().to_pylist())
+    info = {r["cid"]: r for r in rows}
+    if not any(r["domain"] == "Drug" for r in rows):
+        domains = ", ".join(sorted({str(r["domain"]) for r in rows}))
+        return set(), [], [(f"{what} filters on strength, which only drug products have, but it resolves to "
+                            f"{domains} concepts: remove the strength filter from this line")]
+    ingredients = sorted(c for c, r in info.items() if r["cls"] == "Ingredient")
+    ds = cdm.table("drug_strength")
+    ds = ds.filter(ds.drug_concept_id.isin(sorted(ids)))
+    if ingredients:
+        ds = ds.filter(ds.ingredient_concept_id.isin(ingredients))
+    if "invalid_reason" in ds.columns:
+        ds = ds.filter(ds.invalid_reason.isnull())
+
+    def mg(unit):
+        return ibis.cases(*[(unit == cid, f) for cid, f in MASS_UNITS_MG.items()], else_=ibis.null("float64"))
+
+    per = ibis.ifelse(ds.denominator_value.notnull() & (ds.denominator_value > 0),
+                      ds.denominator_value.cast("float64"), ibis.literal(1.0))
+    strength = ibis.ifelse(ds.amount_value.notnull(), ds.amount_value.cast("float64") * mg(ds.amount_unit_concept_id),
+                           ds.numerator_value.cast("float64") * mg(ds.numerator_unit_concept_id) / per)
+    lo, hi = item.strength.bounds_mg()
+    inside = strength.notnull()
+    if lo is not None:
+        inside = inside & (strength >= lo * (1 - _SLACK))
+    if hi is not None:
+        inside = inside & (strength <= hi * (1 + _SLACK))
+    x = ds.mutate(_drug=ds.drug_concept_id.cast("int64"), _mass=ibis.ifelse(strength.notnull(), 1, 0),
+                  _in=ibis.ifelse(inside.fill_null(False), 1, 0))
+    per_drug = x.group_by("_drug").aggregate(n=x.count(), n_mass=x._mass.sum(), n_in=x._in.sum())
+    per_drug = {r["_drug"]: r for r in per_drug.to_pyarrow().to_pylist()}
+    kept = {d for d, r in per_drug.items() if r["n_in"] == r["n"]}
+    without = sorted(ids - set(per_drug))
+    not_mass = sorted(d for d, r in per_drug.items() if r["n_mass"] < r["n"])
+    warnings = []
+    for found, why in ((without, "without a DRUG_STRENGTH row for the ingredient"),
+                       (not_mass, "whose strength is not a mass (units, mL)")):
+        if found:
+            shown = ", ".join(f"{info.get(c, {}).get('cname', c)} [{info.get(c, {}).get('cls', '?')}]"
+                              for c in found[:5])
+            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+            warnings.append(f"concept set '{name}': {what} leaves out {len(found)} concept(s) {why}, since their "
+                            f"records cannot be placed by strength: {shown}{more}.")
+    return kept, warnings, []
 
 
 def _maps_to(cdm, concept_ids: list[int]) -> set[int]:

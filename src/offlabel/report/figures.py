@@ -67,3 +67,94 @@ def forest(rows: list[tuple[str, float | None, float | None, float | None]], xla
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return to_svg(fig)
+
+
+def smd_plot(rows: list[tuple[str, str, float | None]], xlabel: str, title: str) -> str:
+    """Standardised mean differences: one line per row label, one marker per compared stratum; lines at
+    +-0.1 (balance) and 0. rows: (label, stratum, smd or None)."""
+    labels = list(dict.fromkeys(label for label, _, _ in rows))
+    strata = list(dict.fromkeys(s for _, s, _ in rows))
+    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(labels) + 1.2))
+    ys = {label: len(labels) - i for i, label in enumerate(labels)}
+    markers = "osD^v"
+    for k, s in enumerate(strata):
+        pts = [(d, ys[label]) for label, st, d in rows if st == s and d is not None]
+        if pts:
+            ax.plot([d for d, _ in pts], [y for _, y in pts], linestyle="none", marker=markers[k % len(markers)],
+                    markersize=4, label=s)
+    for x in (-0.1, 0.1):
+        ax.axvline(x, color="grey", linestyle="--", linewidth=0.8)
+    ax.axvline(0, color="grey", linewidth=0.6)
+    ax.set_yticks(list(ys.values()))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_ylim(0.3, len(labels) + 0.7)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    if len(strata) > 1:
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return to_svg(fig)
+
+
+def box_plot(boxes: list[tuple[str, dict]], xlabel: str, title: str) -> str:
+    """Horizontal box plots from summaries: (label, {q05, q25, median, q75, q95, mean}); whiskers at the
+    5th and 95th percentiles (no single values are drawn)."""
+    stats = [{"label": label, "whislo": s["q05"], "q1": s["q25"], "med": s["median"], "q3": s["q75"],
+              "whishi": s["q95"], "mean": s.get("mean"), "fliers": []} for label, s in boxes]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(stats) + 1.2))
+    ax.bxp(stats[::-1], orientation="horizontal", showmeans=all(s["mean"] is not None for s in stats),
+           showfliers=False, patch_artist=False)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    return to_svg(fig)
+
+
+def survival_curve(points: list[tuple[float, float, float | None, float | None]], at_risk: list[tuple[int, str]],
+                   ylabel: str, title: str) -> str:
+    """A Kaplan-Meier step curve (time, estimate, lower, upper) with its CI band, and the numbers at risk
+    (time, text) under the time axis."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    t = [p[0] for p in points]
+    ax.step(t, [p[1] for p in points], where="post", color="black", linewidth=1.2)
+    lo = [float("nan") if p[2] is None else p[2] for p in points]
+    hi = [float("nan") if p[3] is None else p[3] for p in points]
+    ax.fill_between(t, lo, hi, step="post", color="grey", alpha=0.3, linewidth=0)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("days since index")
+    ax.set_title(title, loc="left")
+    if at_risk:
+        ax.set_xticks([d for d, _ in at_risk])
+        for d, n in at_risk:
+            ax.annotate(n, (d, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -46), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate("at risk", (0, 0), xycoords="axes fraction", xytext=(-30, -46), textcoords="offset points",
+                    ha="right", fontsize=8)
+    return to_svg(fig)
+
+
+def proportion_curve(points: list[tuple[float, float | None, float | None, float | None]], ylabel: str,
+                     title: str, xlabel: str = "days since index") -> str:
+    """A curve of percentages (x, estimate, lower, upper) with its CI band; suppressed points are gaps."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    nan = float("nan")
+    xs = [p[0] for p in points]
+    ax.plot(xs, [nan if p[1] is None else p[1] for p in points], color="black", linewidth=1.2)
+    ax.fill_between(xs, [nan if p[2] is None else p[2] for p in points], [nan if p[3] is None else p[3] for p in points],
+                    color="grey", alpha=0.3, linewidth=0)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    return to_svg(fig)
+
+
+def bars(values: list[tuple[str, float | None]], xlabel: str, title: str) -> str:
+    """Horizontal bars, top to bottom; a missing (suppressed) value leaves its label without a bar."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(values) + 1.0))
+    ys = list(range(len(values), 0, -1))
+    ax.barh(ys, [0 if v is None else v for _, v in values], color="#4c72b0", height=0.6)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([label for label, _ in values])
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    return to_svg(fig)

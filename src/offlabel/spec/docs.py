@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from offlabel.spec import cohorts
-from offlabel.spec.analyses import SETTINGS, references
-from offlabel.spec.concept_sets import ConceptSetItem
+from offlabel.spec.analyses import SETTINGS, Covariates, TableOne, references
+from offlabel.spec.concept_sets import ConceptSetItem, Strength
 from offlabel.spec.study import SPEC_VERSION, Study
 
 
@@ -76,6 +76,7 @@ def reference() -> str:
     ]
     lines += _section(Study, "Study (top level)")
     lines += _section(ConceptSetItem, "Concept set item")
+    lines += _section(Strength, "Concept set item: strength")
     for model in (cohorts.CohortDefinition, cohorts.CohortEntry, cohorts.DateRange, cohorts.EventCountRule,
                   cohorts.RelativeWindow, cohorts.CalendarWindow, cohorts.AnyOf, cohorts.AllOf,
                   cohorts.EndOfObservationExit, cohorts.DrugEraExit, cohorts.FixedDaysExit, cohorts.EventEndExit):
@@ -83,6 +84,8 @@ def reference() -> str:
     for model in SETTINGS:
         kind = get_args(model.model_fields["type"].annotation)[0]
         lines += _section(model, f"Analysis `type: {kind}`")
+    for model in (TableOne, Covariates):  # nested in characteristics and before_after settings
+        lines += _section(model, f"Analysis settings: {model.__name__}")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -19,15 +19,25 @@ from offlabel.spec.analyses.base import (
     references,
 )
 from offlabel.spec.analyses.before_after import BeforeAfterSettings
+from offlabel.spec.analyses.characteristics import CharacteristicsSettings, Covariates, TableOne
 from offlabel.spec.analyses.overview import (
     CdmSnapshotSettings,
     CodeUseSettings,
     CohortAttritionSettings,
 )
-from offlabel.spec.analyses.utilisation import IncidenceSettings
+from offlabel.spec.analyses.utilisation import (
+    AddOnSwitchSettings,
+    DoseSettings,
+    IncidenceSettings,
+    PersistenceSettings,
+    PrevalenceSettings,
+    ProportionCoveredSettings,
+)
 
 SETTINGS = (
     CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
+    CharacteristicsSettings, DoseSettings, PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings,
+    AddOnSwitchSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
@@ -35,3 +45,5 @@ AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 __all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapshotSettings", "CodeUseSettings",
            "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
            "StudyPeriod", "references"]
+__all__ += ["AddOnSwitchSettings", "CharacteristicsSettings", "Covariates", "DoseSettings", "PersistenceSettings",
+            "PrevalenceSettings", "ProportionCoveredSettings", "TableOne"]

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from offlabel.spec.analyses.base import AnalysisBase, CohortName, ConceptSetName
+from offlabel.spec.analyses.characteristics import TableOne
 
 
 class BeforeAfterSettings(AnalysisBase):
@@ -44,6 +45,10 @@ class BeforeAfterSettings(AnalysisBase):
     change_threshold_percent: float = Field(10.0, gt=0, lt=100)
     """Users with DDD before and after are "kept" when the change is within +-this percent,
     else "reduced" or "increased"; "stopped" (before > 0, after 0) and "started" (0, then > 0)."""
+    characteristics: TableOne = Field(default_factory=TableOne)
+    """Table 1 of the persons analysed, by collection stratum, with standardised mean differences
+    against the reference stratum: age, sex, prior observation, year of index, and the covariates
+    given here (e.g. each drug group in the year before index)."""
 
     @model_validator(mode="after")
     def _strata_valid(self):

@@ -1,0 +1,63 @@
+"""Secondary suppression of Table 1: what a hidden count would let a reader work out is hidden too."""
+
+from __future__ import annotations
+
+from offlabel.analyses.characteristics import _rows
+from offlabel.results import SUPPRESSED
+from offlabel.spec.analyses import TableOne
+
+TABLE_ONE = TableOne.model_validate({"age_groups": [[0, 49], [50, None]],
+                                     "covariates": [{"concept_sets": ["opioids", "hypnotics"]}]})
+LABEL = "Concept sets, days -365 to -1"
+
+
+def _demo(stratum, rows):
+    """rows: (age, sex, n) -> demographics frequency rows (year 2013)."""
+    return [{"stratum": stratum, "age": a, "age_group": "0 to 49" if a <= 49 else "50 or older", "sex": s,
+             "year": 2013, "n": n} for a, s, n in rows]
+
+
+TABLES = {
+    # reference "1": 20 persons, 3 of them men; "4+": 30 persons; "2-3": 3 persons
+    "demographics": _demo("1", [(40, "Female", 10), (60, "Female", 7), (45, "Male", 3)])
+    + _demo("4+", [(40, "Female", 12), (60, "Female", 8), (45, "Male", 6), (70, "Male", 4)])
+    + _demo("2-3", [(40, "Female", 3)]),
+    "prior": [{"stratum": s, "prior_observation": 800, "n": n} for s, n in (("1", 20), ("4+", 30), ("2-3", 3))],
+    "covariates": {("1", "0:opioids"): 10, ("4+", "0:opioids"): 2},
+}
+
+
+def _table(min_cell_count=5):
+    rows = _rows("cdm", "c", "collection_stratum", ["1", "2-3", "4+"], "1", TABLES, TABLE_ONE, min_cell_count)
+    return {(r.strata_level, r.variable_name, r.variable_level, r.estimate_name): r.estimate_value for r in rows}
+
+
+def test_small_level_of_a_categorical_row_hides_one_more_level():
+    t = _table()
+    assert t[("1", "Sex", "Male", "count")] is SUPPRESSED
+    assert t[("1", "Sex", "Female", "count")] is SUPPRESSED  # 20 - 17 = 3 would reveal it
+    assert t[("1", "Sex", "Female", "percentage")] is SUPPRESSED
+    assert t[("4+", "Sex", "Male", "count")] == 10 and t[("4+", "Sex", "Female", "count")] == 20
+
+
+def test_smd_is_hidden_when_either_stratum_hides_the_row():
+    t = _table()
+    assert t[("4+", "Sex", "Male", "smd")] is SUPPRESSED  # the reference's count is hidden
+    assert t[("4+", LABEL, "opioids", "count")] is SUPPRESSED  # 2 persons
+    assert t[("4+", LABEL, "opioids", "smd")] is SUPPRESSED
+    assert t[("4+", LABEL, "hypnotics", "smd")] == 0.0  # 0 and 0: shown
+    assert isinstance(t[("4+", "Age", None, "smd")], float)
+    assert ("1", "Age", None, "smd") not in t  # the reference stratum has no SMD
+
+
+def test_a_small_stratum_hides_everything_of_it():
+    t = _table()
+    small = {k: v for k, v in t.items() if k[0] == "2-3"}
+    assert small and all(v is SUPPRESSED for v in small.values())
+
+
+def test_nothing_hidden_below_the_threshold():
+    t = _table(min_cell_count=1)
+    assert t[("1", "Sex", "Male", "count")] == 3
+    assert t[("4+", LABEL, "opioids", "smd")] < 0
+    assert t[("2-3", "Age", None, "mean")] == 40.0
