@@ -6,6 +6,8 @@ calendar-window inclusion rule, incidence by month and the before/after design.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from offlabel.demo import flagship_study
@@ -33,7 +35,7 @@ def test_flagship_results_are_identical_on_every_backend(request, backend, world
         address = str(world)
     else:
         server = request.getfixturevalue("postgres_server")
-        database = pg.load_duckdb_cdm(server, world, database=f"offlabel_flagship_{tmp_path.name[-8:]}", schema="cdm")
+        database = pg.load_duckdb_cdm(server, world, database=f"offlabel_flagship_{os.getpid()}_{tmp_path.name[-8:]}", schema="cdm")
         request.addfinalizer(lambda: pg.drop_database(server, database))
         address = pg.cdm_url(server, database, cdm_schema="cdm", results_schema="offlabel_results")
     assert run_study(flagship_study(), address, tmp_path / "run") == 0

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "offlabel",  # stable element ids: same results, byte-identical report
@@ -56,17 +57,31 @@ def forest(rows: list[tuple[str, float | None, float | None, float | None]], xla
         ax.plot([est], [y], marker="s", markersize=4, color="black")
     ax.axvline(null, color="grey", linestyle="--", linewidth=0.8)
     if log:
-        from matplotlib.ticker import FuncFormatter
-
         ax.set_xscale("log")
-        for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
-            axis(FuncFormatter(lambda v, _: f"{v:g}"))
+        _log_ticks(ax, [v for _, *values in rows for v in values if v is not None and v > 0] + [null])
     ax.set_yticks(ys)
     ax.set_yticklabels([label for label, *_ in rows])
     ax.set_ylim(0.3, len(rows) + 0.7)
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return to_svg(fig)
+
+
+def _log_ticks(ax, values: list[float]) -> None:
+    """Readable ticks on a log axis: 1-2-5 steps, finer ones (1.25, 1.5, 3, 7) when the range is narrow;
+    no minor labels (matplotlib's default minor labels run into each other)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    lo, hi = min(values), max(values)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [m * 10.0 ** e for e in range(-4, 5) for m in mantissas if lo <= m * 10.0 ** e <= hi]
+        if len(ticks) >= 4:
+            break
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def smd_plot(rows: list[tuple[str, str, float | None]], xlabel: str, title: str) -> str:
