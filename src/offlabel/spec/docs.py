@@ -65,6 +65,22 @@ def _section(model: type[BaseModel], title: str) -> list[str]:
     return lines + [""]
 
 
+def _parts(model: type[BaseModel], seen: tuple = ()) -> list[type[BaseModel]]:
+    """The models nested in a settings model's fields (e.g. a list of lab settings), depth first."""
+    out = []
+    for field in model.model_fields.values():
+        stack = [field.annotation]
+        while stack:
+            a = stack.pop(0)
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                if a not in seen and a not in out:
+                    out.append(a)
+                    out += [p for p in _parts(a, (*seen, model, *out)) if p not in out]
+            else:
+                stack.extend(get_args(a))
+    return out
+
+
 def reference() -> str:
     lines = [
         "# The study file (reference)",
@@ -83,6 +99,8 @@ def reference() -> str:
     for model in SETTINGS:
         kind = get_args(model.model_fields["type"].annotation)[0]
         lines += _section(model, f"Analysis `type: {kind}`")
+        for part in _parts(model):
+            lines += _section(part, f"Analysis `type: {kind}`: {part.__name__}")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -19,6 +19,7 @@ from offlabel.spec.analyses.base import (
     references,
 )
 from offlabel.spec.analyses.before_after import BeforeAfterSettings
+from offlabel.spec.analyses.labs import LabSafetySettings
 from offlabel.spec.analyses.overview import (
     CdmSnapshotSettings,
     CodeUseSettings,
@@ -28,6 +29,7 @@ from offlabel.spec.analyses.utilisation import IncidenceSettings
 
 SETTINGS = (
     CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
+    LabSafetySettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
@@ -35,3 +37,4 @@ AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 __all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapshotSettings", "CodeUseSettings",
            "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
            "StudyPeriod", "references"]
+__all__ += ["LabSafetySettings"]
