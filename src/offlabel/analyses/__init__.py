@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition, incidence
 from offlabel.analyses import characteristics, coverage, dose, persistence, prevalence, switching
+from offlabel.analyses import lab_safety
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
@@ -22,6 +23,7 @@ REGISTRY = {
     "prevalence": prevalence.run,
     "proportion_of_patients_covered": coverage.run,
     "add_on_switch": switching.run,
+    "lab_safety": lab_safety.run,
 }
 
 __all__ = ["REGISTRY", "StudyContext"]

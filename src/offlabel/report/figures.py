@@ -173,3 +173,25 @@ def bars(values: list[tuple[str, float | None]], xlabel: str, title: str) -> str
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return to_svg(fig)
+def trajectory(series: dict[str, list[tuple[float | None, float | None, float | None]]], categories: list[str],
+               ylabel: str, title: str) -> str:
+    """A value by time window for each series (e.g. cohort): a point (median) with a bar (IQR) per
+    window, the series side by side; missing (suppressed) points leave gaps."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    width = 0.5 / max(len(series), 1)
+    for k, (label, points) in enumerate(series.items()):
+        shift = (k - (len(series) - 1) / 2) * width
+        xs = [i + shift for i in range(len(categories))]
+        mids = [float("nan") if p[0] is None else p[0] for p in points]
+        ax.plot(xs, mids, marker="o", markersize=4, linewidth=1, label=label)
+        colour = ax.lines[-1].get_color()
+        for x, (_, lo, hi) in zip(xs, points):
+            if lo is not None and hi is not None:
+                ax.plot([x, x], [lo, hi], color=colour, linewidth=1)
+    ax.set_xticks(range(len(categories)))
+    ax.set_xticklabels(categories, rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    if len(series) > 1:
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return to_svg(fig)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from offlabel.spec import cohorts
-from offlabel.spec.analyses import SETTINGS, Covariates, TableOne, references
+from offlabel.spec.analyses import SETTINGS, references
 from offlabel.spec.concept_sets import ConceptSetItem, Strength
 from offlabel.spec.study import SPEC_VERSION, Study
 
@@ -65,6 +65,22 @@ def _section(model: type[BaseModel], title: str) -> list[str]:
     return lines + [""]
 
 
+def _parts(model: type[BaseModel], seen: tuple = ()) -> list[type[BaseModel]]:
+    """The models nested in a settings model's fields (e.g. a list of lab settings), depth first."""
+    out = []
+    for field in model.model_fields.values():
+        stack = [field.annotation]
+        while stack:
+            a = stack.pop(0)
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                if a not in seen and a not in out:
+                    out.append(a)
+                    out += [p for p in _parts(a, (*seen, model, *out)) if p not in out]
+            else:
+                stack.extend(get_args(a))
+    return out
+
+
 def reference() -> str:
     lines = [
         "# The study file (reference)",
@@ -84,8 +100,8 @@ def reference() -> str:
     for model in SETTINGS:
         kind = get_args(model.model_fields["type"].annotation)[0]
         lines += _section(model, f"Analysis `type: {kind}`")
-    for model in (TableOne, Covariates):  # nested in characteristics and before_after settings
-        lines += _section(model, f"Analysis settings: {model.__name__}")
+        for part in _parts(model):
+            lines += _section(part, f"Analysis `type: {kind}`: {part.__name__}")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from offlabel.report.sections import before_after, overview, utilisation
 from offlabel.report.sections import characteristics
+from offlabel.report.sections import labs
 from offlabel.report.sections.base import Section
 
 SECTIONS: dict[str, Section] = {}
 for _module in (overview, utilisation, before_after):
     SECTIONS.update(_module.SECTIONS)
 SECTIONS.update(characteristics.SECTIONS)
+SECTIONS.update(labs.SECTIONS)
 
 __all__ = ["SECTIONS", "Section"]

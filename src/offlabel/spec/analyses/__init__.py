@@ -20,6 +20,7 @@ from offlabel.spec.analyses.base import (
 )
 from offlabel.spec.analyses.before_after import BeforeAfterSettings
 from offlabel.spec.analyses.characteristics import CharacteristicsSettings, Covariates, TableOne
+from offlabel.spec.analyses.labs import LabSafetySettings
 from offlabel.spec.analyses.overview import (
     CdmSnapshotSettings,
     CodeUseSettings,
@@ -38,6 +39,7 @@ SETTINGS = (
     CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
     CharacteristicsSettings, DoseSettings, PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings,
     AddOnSwitchSettings,
+    LabSafetySettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
@@ -47,3 +49,4 @@ __all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapsh
            "StudyPeriod", "references"]
 __all__ += ["AddOnSwitchSettings", "CharacteristicsSettings", "Covariates", "DoseSettings", "PersistenceSettings",
             "PrevalenceSettings", "ProportionCoveredSettings", "TableOne"]
+__all__ += ["LabSafetySettings"]

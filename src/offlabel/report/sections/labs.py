@@ -1,0 +1,107 @@
+"""The lab safety chart review section: per lab a table by interval for both cohorts and a
+trajectory plot (median with IQR by interval), then the units and reference ranges used."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from offlabel.report import figures
+from offlabel.report.sections.base import Section
+from offlabel.results import SummarisedResult
+from offlabel.results.estimate_values import SUPPRESSED
+
+SEPARATOR = " &&& "
+
+
+def _lab_safety(part: SummarisedResult, fmt) -> dict:
+    values: dict[tuple, dict] = defaultdict(dict)
+    labs, cohorts, intervals = [], [], []
+    for r in part.rows:
+        cohort, lab = r.group_level.split(SEPARATOR)
+        values[(cohort, lab, r.strata_level, r.variable_name, r.variable_level)][r.estimate_name] = r.estimate_value
+        labs += [lab] if lab not in labs else []
+        cohorts += [cohort] if cohort not in cohorts else []
+        if r.strata_level != "overall" and r.strata_level not in intervals:
+            intervals.append(r.strata_level)
+    settings = part.settings_for(part.result_ids[0]) if part.result_ids else {}
+    units = dict(u.split(": ", 1) for u in settings.get("units", "").split("; ") if ": " in u)
+
+    def get(cohort, lab, interval, variable, level, estimate):
+        return values.get((cohort, lab, interval, variable, level), {}).get(estimate)
+
+    def with_ci(est, lo, hi):
+        if est is None or est is SUPPRESSED:
+            return fmt(est)
+        return f"{fmt(est)} ({fmt(lo)} to {fmt(hi)})"
+
+    def share(cohort, lab, interval, variable, level):
+        v = values.get((cohort, lab, interval, variable, level), {})
+        if not v:
+            return ""
+        if v.get("count") is SUPPRESSED:
+            return fmt(SUPPRESSED)
+        if v.get("percentage") is None:
+            return fmt(None)
+        return f"{fmt(v.get('percentage'))}% ({fmt(v.get('count'))})"
+
+    tables, figs = [], []
+    for lab in labs:
+        unit = units.get(lab, "")
+        limits = [key[3:] for key in values if key[1] == lab and key[3] in ("above limit", "below limit")]
+        limits = list(dict.fromkeys(limits))
+        header = ["interval"]
+        for c in cohorts:
+            header += [f"{c}: persons", f"{c}: median (IQR)", f"{c}: mean change (95% CI)",
+                       f"{c}: ratio to baseline (95% CI)"]
+            header += [f"{c}: {'>' if v == 'above limit' else '<'} {level}" for v, level in limits]
+        rows = []
+        for interval in intervals:
+            row = [interval]
+            for c in cohorts:
+                median = get(c, lab, interval, "value", unit, "median")
+                iqr = (get(c, lab, interval, "value", unit, "q25"), get(c, lab, interval, "value", unit, "q75"))
+                row.append(fmt(get(c, lab, interval, "number subjects", None, "count")))
+                row.append(fmt(median) if median is None or median is SUPPRESSED
+                           else f"{fmt(median)} ({fmt(iqr[0])}-{fmt(iqr[1])})")
+                row.append("" if interval == "baseline" else with_ci(
+                    *(get(c, lab, interval, "change from baseline", unit, k)
+                      for k in ("mean", "mean_95CI_lower", "mean_95CI_upper"))))
+                row.append("" if interval == "baseline" else with_ci(
+                    *(get(c, lab, interval, "ratio to baseline", None, k)
+                      for k in ("ratio", "ratio_95CI_lower", "ratio_95CI_upper"))))
+                row += [share(c, lab, interval, v, level) for v, level in limits]
+            rows.append(row)
+        tables.append({"caption": f"{lab} ({unit}): persons with a value in each interval, their median (IQR), the "
+                                  "mean change and the ratio of geometric means from baseline in persons with both "
+                                  "values (95% CI, paired), and persons with any value beyond a limit (% of persons "
+                                  "with a value that had the limit)", "header": header, "rows": rows})
+
+        def number(v):
+            return v if isinstance(v, float | int) and v is not SUPPRESSED else None
+        series = {c: [tuple(number(get(c, lab, i, "value", unit, k)) for k in ("median", "q25", "q75"))
+                      for i in intervals] for c in cohorts}
+        figs.append({"caption": f"{lab}: median and interquartile range by interval, in {unit} (gaps: suppressed "
+                                "or no values)", "svg": figures.trajectory(series, intervals, unit, f"{lab} ({unit})")})
+    tables.append(_units_table(values, labs, cohorts, units, fmt))
+    return {"tables": tables, "figures": figs}
+
+
+def _units_table(values, labs, cohorts, units, fmt) -> dict:
+    rows = []
+    for lab in labs:
+        for c in cohorts:
+            found = sorted(k[4] for k in values if k[:4] == (c, lab, "overall", "records by unit"))
+            for unit in found:
+                rows.append([lab, c, unit, fmt(values[(c, lab, "overall", "records by unit", unit)].get("count")),
+                             fmt(values.get((c, lab, "overall", "unit conversion", unit), {}).get("conversion")),
+                             units.get(lab, "")])
+            sources = [f"{level}: {fmt(v.get('count'))}" for (cc, ll, i, var, level), v in values.items()
+                       if (cc, ll, i, var) == (c, lab, "overall", "records by reference range source")
+                       and v.get("count") != 0]
+            if sources:
+                rows.append([lab, c, "reference limits", "", "; ".join(sources), ""])
+    return {"caption": "Units found, how their values were used, and where the reference limits came from",
+            "header": ["lab", "cohort", "unit", "records", "conversion", "unit of the results"], "rows": rows}
+
+
+SECTIONS = {"summarise_lab_safety": Section("Lab safety chart review", _lab_safety)}
