@@ -7,10 +7,11 @@ below; a result type without a section is shown as a plain table.
 from __future__ import annotations
 
 from offlabel.report.sections import before_after, overview, utilisation
+from offlabel.report.sections import safety
 from offlabel.report.sections.base import Section
 
 SECTIONS: dict[str, Section] = {}
-for _module in (overview, utilisation, before_after):
+for _module in (overview, utilisation, before_after, safety):
     SECTIONS.update(_module.SECTIONS)
 
 __all__ = ["SECTIONS", "Section"]
