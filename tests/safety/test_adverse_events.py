@@ -99,3 +99,11 @@ def test_results_identical_on_every_backend(backend, tiny_safety_path, tiny_safe
     reference, _ = run_tiny(str(tiny_safety_path), analyses, tmp_path / "duckdb")
     produced, _ = run_tiny(tiny_safety_address, analyses, tmp_path / backend)
     assert produced == reference
+
+
+def test_a_small_difference_between_periods_hides_the_smaller_number_of_persons():
+    from offlabel.analyses.adverse_events import _complements
+
+    counts = {ON: (100, 9000, 10, 8), OFF: (97, 20000, 30, 20)}  # 3 persons never off treatment
+    assert _complements(counts, [ON, OFF], 5) == {OFF}
+    assert _complements({ON: (100, 1, 1, 1), OFF: (90, 1, 1, 1)}, [ON, OFF], 5) == set()

@@ -64,7 +64,7 @@ def test_curve_is_the_kaplan_meier_step_function(result):
 
 def test_reasons_are_the_stop_reason_of_the_eras_last_record(result):
     """Person 1's era ends with the 'nausea' record (its later era is a restart); person 3's two last
-    records end on the same day: the first reason in text order; person 4 has none, and person 2's
+    records end on the same day: the later started one's reason; person 4 has none, and person 2's
     empty text is no reason but 2 is censored."""
     _, est = result
     reasons = {k[3]: int(v) for k, v in est.items() if k[2] == "reason for discontinuation" and k[4] == "count"}

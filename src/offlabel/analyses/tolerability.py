@@ -16,7 +16,8 @@ Result (result_type "summarise_tolerability"), group cohort_name:
 - "observed at least" by "<t> days" (count) and "discontinued by" by "<t> days" (count,
   continuing_count, percentage): the crude share among persons observed t days or more;
 - "cumulative discontinuation curve" by "<d> days": 1 - S(d) every `curve_step_days` days;
-- "reason for discontinuation" by reason (and "none recorded"): count, percentage of discontinued;
+- "reason for discontinuation" by reason (and "none recorded"): count, percentage of discontinued
+  (the stop_reason of the era's last record; of several ending that day, the latest started);
 - "restart within <w> days" ("restarted", "not restarted", "censored"): count, percentage.
 
 Suppression: counts below min_cell_count are hidden at export, with every estimate of their
@@ -67,7 +68,8 @@ def person_table(context, settings) -> dict:
     cdm = context.cdm
     ids = drug_ids(context, settings, settings.drug)
     with temp_table(cdm, index_table(context, settings)) as index:
-        require_persons(count_rows(index), settings)
+        n_index = count_rows(index)
+        require_persons(n_index, settings)
         eras = drug_eras(cdm, ids, gap_days=settings.gap_days, persons=index)
         with temp_table(cdm, eras) as eras:
             cohort = context.cohort(settings.cohort).table
@@ -82,6 +84,10 @@ def person_table(context, settings) -> dict:
         raise EmptyCohortError(f"tolerability analysis {settings.analysis_id!r}: no person of cohort "
                                f"{settings.cohort!r} has an era of {settings.drug!r} covering their index date. "
                                "Check that the cohort's entry is the drug (new users).")
+    if table.num_rows < n_index:
+        context.warn(f"tolerability {settings.analysis_id}: {n_index - table.num_rows} of {n_index} persons of cohort "
+                     f"'{settings.cohort}' have no era of '{settings.drug}' covering their index date and were left "
+                     "out (is the cohort's entry the drug?).")
     restart = table.column("restart_days").to_pylist()
     return {"time": table.column("time").to_numpy().astype(np.int64),
             "event": table.column("event").to_numpy().astype(bool),
@@ -101,12 +107,17 @@ def _episodes(cdm, index: ir.Table, eras: ir.Table, ids) -> tuple[ir.Table, bool
     de = de.filter(de.drug_concept_id.isin(ids))
     start = epoch(de.drug_exposure_start_date)
     reason = de.stop_reason.cast("string").strip().nullif("") if has_reason else ibis.null("string")
-    rec = de.select(_rp=de.person_id.cast("int64"), _r0=start,
+    rec = de.select(_rp=de.person_id.cast("int64"), _rid=de.drug_exposure_id.cast("int64"), _r0=start,
                     _r1=ibis.coalesce(epoch(de.drug_exposure_end_date), start), _reason=reason)
-    # The era's last record(s): those ending on its last day. Several with different reasons: the
-    # first in text order, so that every backend picks the same.
+    # The era's last record(s): those ending on its last day. Of several with a reason, the latest
+    # started (then the highest drug_exposure_id): integer keys, so every backend picks the same one
+    # (text order would follow each database's collation).
     last = ep.join(rec, (ep._pid == rec._rp) & (rec._r1 == ep._ee) & (rec._r0 >= ep._es))
-    reasons = last.group_by(_lp=last._pid).aggregate(reason=last._reason.min())
+    last = last.filter(last._reason.notnull())
+    last = last.mutate(_rank=ibis.row_number().over(
+        ibis.window(group_by=last._pid, order_by=[ibis.desc(last._r0), ibis.desc(last._rid)])))
+    last = last.filter(last._rank == 0)
+    reasons = last.select(_lp=last._pid, reason=last._reason)
     later = er.select(_np=er._ep, _ns=er._es)
     nxt = ep.join(later, (ep._pid == later._np) & (later._ns > ep._ee))
     nxt = nxt.group_by(_xp=nxt._pid).aggregate(_next=nxt._ns.min())

@@ -86,6 +86,9 @@ def cumulative_curve(points: list[tuple[float, float | None, float | None, float
     ax.step(xs, est, where="post", color="tab:blue")
     for m in marks or []:
         ax.axvline(m, color="grey", linestyle=":", linewidth=0.8)
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1)
     ax.set_xlim(left=0)
     ax.set_xlabel(xlabel)

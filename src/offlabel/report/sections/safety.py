@@ -3,6 +3,7 @@ discontinuation curve, and the adverse-event incidence table on and off treatmen
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from offlabel.report import figures
@@ -30,7 +31,7 @@ def _with_ci(v: dict, name: str, fmt, scale=None) -> str:
     est, lo, hi = v.get(name), v.get(f"{name}_95CI_lower"), v.get(f"{name}_95CI_upper")
     if not _number(est):
         return fmt(est)
-    show = scale or fmt
+    show = scale or (lambda x: "∞" if _number(x) and math.isinf(x) else fmt(x))
     return f"{show(est)} ({show(lo)} to {show(hi)})"
 
 
@@ -58,6 +59,7 @@ def _tolerability(part: SummarisedResult, fmt) -> dict:
             rows.append([_months(level), _with_ci(km, "cumulative_incidence", fmt, pct),
                          fmt(km.get("n_events_count")), fmt(km.get("n_risk_count")), share])
         median = get("time on treatment (days)").get("median")
+        median = int(median) if _number(median) and float(median).is_integer() else median
         tables.append({
             "caption": f"{g}: discontinuation of treatment ({fmt(n)} persons; {fmt(stopped.get('count'))} discontinued "
                        f"during follow-up; median time on treatment {fmt(median)} days). Kaplan-Meier cumulative "
