@@ -107,3 +107,16 @@ def test_a_small_difference_between_periods_hides_the_smaller_number_of_persons(
     counts = {ON: (100, 9000, 10, 8), OFF: (97, 20000, 30, 20)}  # 3 persons never off treatment
     assert _complements(counts, [ON, OFF], 5) == {OFF}
     assert _complements({ON: (100, 1, 1, 1), OFF: (90, 1, 1, 1)}, [ON, OFF], 5) == set()
+
+
+def test_report_shows_the_tolerability_and_adverse_event_tables(tiny_safety_path, tmp_path):
+    from tests.safety.test_tolerability import ANALYSIS
+
+    run_tiny(str(tiny_safety_path), ANALYSIS + f"  - {BASE}, before_days: 365}}\n", tmp_path)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Tolerability: discontinuation and its reasons" in html and "Cumulative discontinuation" in html
+    assert "3 months (91 days)" in html and "40.0% (0.0% to 70.7%)" in html  # Kaplan-Meier, by hand: 1 - 0.6
+    assert "reasons for discontinuation" in html and "lack of efficacy" not in html
+    assert "Adverse events on and off treatment" in html and "rate ratio on vs off treatment (95% CI)" in html
+    assert "9,740.00" in html  # outcome A on treatment: 4 events in 150 days per 1,000 person-years
+    assert html.count("<svg") == 1

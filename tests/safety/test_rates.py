@@ -1,8 +1,7 @@
 """The exact rate ratio against R's poisson.test (golden numbers made by golden/rate_ratio.R)."""
 
-from pathlib import Path
-
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

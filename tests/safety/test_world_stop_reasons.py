@@ -56,7 +56,7 @@ def test_every_other_value_is_unchanged(worlds):
 
 
 def test_reasons_are_on_the_last_collection_of_stoppers(worlds):
-    (without, with_), truth = worlds
+    (_, with_), truth = worlds
     ldn = ",".join(map(str, truth[1]["concepts"]["ldn_products"]))
     con = duckdb.connect(str(with_), read_only=True)
     rows = con.execute(f"""

@@ -43,7 +43,13 @@ import ibis
 import ibis.expr.types as ir
 
 from offlabel.analyses._treatment import (
-    count_rows, drug_ids, era_days, index_table, literal_days, require_persons, suppressed,
+    count_rows,
+    drug_ids,
+    era_days,
+    index_table,
+    literal_days,
+    require_persons,
+    suppressed,
 )
 from offlabel.cdm.domains import EVENT_TABLES
 from offlabel.cohorts.events import concept_domains

@@ -34,13 +34,19 @@ import ibis.expr.types as ir
 import numpy as np
 
 from offlabel.analyses._treatment import (
-    complementary_suppression, count_rows, drug_ids, index_table, require_persons, suppressed,
+    complementary_suppression,
+    count_rows,
+    drug_ids,
+    index_table,
+    require_persons,
+    suppressed,
 )
 from offlabel.cohorts.eras import drug_eras
 from offlabel.drug_utilisation._common import temp_table
 from offlabel.drug_utilisation._intervals import epoch
 from offlabel.drug_utilisation.persistence import persistence_times
-from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
+from offlabel.errors import EmptyCohortError
+from offlabel.results import SummarisedResult, result_rows
 from offlabel.stats.survival import KaplanMeier
 
 LEVEL = 0.95
@@ -79,8 +85,6 @@ def person_table(context, settings) -> dict:
             out = j.select("subject_id", "time", "event", "follow_up", "reason", "restart_days").order_by("subject_id")
             table = out.to_pyarrow()
     if table.num_rows == 0:
-        from offlabel.errors import EmptyCohortError
-
         raise EmptyCohortError(f"tolerability analysis {settings.analysis_id!r}: no person of cohort "
                                f"{settings.cohort!r} has an era of {settings.drug!r} covering their index date. "
                                "Check that the cohort's entry is the drug (new users).")

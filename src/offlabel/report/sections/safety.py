@@ -45,9 +45,11 @@ def _tolerability(part: SummarisedResult, fmt) -> dict:
     values = _values(part)
     cohorts = list(dict.fromkeys(k[0] for k in values))
     tables, figs = [], []
-    pct = lambda x: _percent(x, fmt)  # noqa: E731
+    def pct(x):
+        return _percent(x, fmt)
+
     for g in cohorts:
-        def get(variable, level=None):
+        def get(variable, level=None, g=g):
             return values.get((g, "overall", variable, level), {})
         n, stopped = get("number subjects").get("count"), get("discontinued")
         levels = [k[3] for k in values if k[0] == g and k[2] == "cumulative discontinuation"]
@@ -125,7 +127,9 @@ def _adverse_events(part: SummarisedResult, fmt) -> dict:
         rows.append(row)
     window = settings.get("risk_window", "NA")
     on = f"on treatment = in a drug era of '{settings.get('drug', '?')}' (gap {settings.get('gap_days', '?')} days"
-    on += f", grace {settings.get('grace_days', '0')} days)" + (f", days {window} from index" if window != "NA" else "")
+    on += f", grace {settings.get('grace_days', '0')} days)"
+    if window != "NA":
+        on += f", only days {window.removesuffix(' days')} from index"
     events = "first event per person" if settings.get("events") == "first" else "every day with the outcome"
     caption = (f"Adverse events in {settings.get('cohort', 'the cohort')}: {on}; off treatment = the rest of "
                f"follow-up; events: {events}. Exact Poisson CIs; rate ratios with exact conditional (binomial) CIs")
