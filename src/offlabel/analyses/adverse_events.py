@@ -32,9 +32,9 @@ own rates (frailty), so recurrent events are overdispersed and the exact interva
 narrow; and on- and off-treatment time come from the same persons in different proportions (the
 off time of the long-followed, younger or earlier starters weighs more), so the pooled ratio is not
 a purely within-person comparison. On the synthetic world, over 20 seeds, the 95% intervals of
-positive and negative controls covered the truth in about 90% of worlds and the ratios were within
-a few percent of the planted ones (tests/safety/test_safety_world.py); a self-controlled case
-series compares within persons.
+positive and negative controls covered the truth in 16 to 20 of 20 worlds (92% in all) and the
+mean ratios were within 3% of the planted ones (benchmarks/bench_safety_coverage.py); a
+self-controlled case series compares within persons.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ the era's last day is a discontinuation when the person is still observed after 
 person is censored at the end of the observation period (which ends at death). In the database
 the same episode also yields the follow-up (observation end - index), the stop_reason of the
 era's last record(s) and the start of the next era; only these per-person numbers leave it.
+(As in persistence_times, a person whose observation ends within `gap_days` after the era's end
+counts as discontinued, though a refill might have come after; on the synthetic world the 3-month
+share still covered its planted value in 20 of 20 worlds.)
 
 Result (result_type "summarise_tolerability"), group cohort_name:
 - "number subjects" (count); "discontinued" (count, censored_count, percentage of all);
@@ -61,7 +64,7 @@ def run(context, settings) -> SummarisedResult:
              "times_days": ", ".join(map(str, settings.times_days)),
              "curve_step_days": str(settings.curve_step_days) if settings.curve_step_days else "NA",
              "restart_window_days": str(settings.restart_window_days) if settings.restart_window_days else "NA",
-             "confidence_level": str(LEVEL), "stop_reason_recorded": "TRUE" if per["has_stop_reason"] else "FALSE"}
+             "confidence_level": str(LEVEL), "stop_reason_column": "TRUE" if per["has_stop_reason"] else "FALSE"}
     return SummarisedResult.from_rows(rows, settings={1: context.settings(settings, "summarise_tolerability", **extra)})
 
 
