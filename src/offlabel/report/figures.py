@@ -194,4 +194,29 @@ def trajectory(series: dict[str, list[tuple[float | None, float | None, float | 
     ax.set_title(title, loc="left")
     if len(series) > 1:
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+def cumulative_curve(points: list[tuple[float, float | None, float | None, float | None]], xlabel: str,
+                     ylabel: str, title: str, marks: list[float] | None = None) -> str:
+    """A step curve of a cumulative proportion (x, estimate, lower, upper) with its confidence band.
+
+    Points whose estimate is missing (suppressed) leave gaps; `marks` draws dotted vertical lines
+    (e.g. at 3, 6 and 12 months).
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    xs = [p[0] for p in points]
+    nan = float("nan")
+    est = [nan if p[1] is None else p[1] for p in points]
+    lo = [nan if p[2] is None else p[2] for p in points]
+    hi = [nan if p[3] is None else p[3] for p in points]
+    ax.fill_between(xs, lo, hi, step="post", color="tab:blue", alpha=0.2, linewidth=0)
+    ax.step(xs, est, where="post", color="tab:blue")
+    for m in marks or []:
+        ax.axvline(m, color="grey", linestyle=":", linewidth=0.8)
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
     return to_svg(fig)

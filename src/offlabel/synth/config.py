@@ -102,6 +102,21 @@ class LDNConfig(_Model):
     age_log_hr: float = Field(-0.05, description="Log-HR of starting LDN per year of age above 50, MS patients (median age of MS starters about 50).")
     non_ms_age_log_hr: float = Field(-0.012, description="Same for non-MS persons (Norwegian LDN users 2013-14: median age 52).")
     min_age: int = Field(ge=0, default=18, description="Youngest age at which LDN is started.")
+    stop_reason_shares: dict[str, float] = Field(
+        {}, description="Opt-in (default none, as a dispensing registry records no reasons): drug_exposure.stop_reason of "
+                        "the last LDN collection of starters who stop while observed, as {reason: share}; the rest get "
+                        "none. The shares are illustrative, not sourced. Drawn from a random stream of their own, so "
+                        "every other value of the world is the same with or without them.")
+
+    @model_validator(mode="after")
+    def _stop_reasons(self) -> "LDNConfig":
+        shares = self.stop_reason_shares
+        if any(v < 0 for v in shares.values()) or sum(shares.values()) > 1 + 1e-9:
+            raise ValueError("ldn.stop_reason_shares must be shares >= 0 adding up to at most 1")
+        long = [k for k in shares if not 0 < len(k) <= 20]
+        if long:
+            raise ValueError(f"ldn.stop_reason_shares: reasons must be 1-20 characters (CDM stop_reason), got {long}")
+        return self
 
 
 class DrugGroupConfig(_Model):

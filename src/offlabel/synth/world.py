@@ -58,20 +58,52 @@ def simulate_chunk(offset: int, n: int, cfg: WorldConfig, seed_seq: np.random.Se
     products = load_products()
     groups, group_counts = group_dispensings(p, ms, ldn, onsets, cfg.drug_groups, cfg.effects, products, y0, y1, rng)
     dmt_prod = np.array([products.index(k) for k in dmt_mod.dmt_names()])
-    disp = Dispensings.concat([
+    parts = [
         groups,
         episode_dispensings(ms.idx[tr.e_person], dmt_prod[tr.e_drug], tr.e_start, tr.e_end, day(y0), products),
         ldn_dispensings(ldn, products),
         high_dose_naltrexone(p, onsets["alcohol_dependence"], rng, products),
         steroid_dispensings(ms.idx[tr.r_person], tr.r_day, cfg.ms.relapse_steroid_fraction, rng, products),
-    ])
+    ]
+    disp = Dispensings.concat(parts)
+    stop_reason = None
+    if cfg.ldn.stop_reason_shares:
+        before = sum(len(x.person) for x in parts[:2])
+        stop_reason = ldn_stop_reasons(p, ldn, cfg.ldn.stop_reason_shares, seed_seq, len(disp.person), before)
     acute, event_truth = acute_records(p, ldn, cfg.conditions, cfg.effects, rng)
     conds = ConditionRecords.concat([chronic_records(p, onsets, rng), acute,
                                      ms_records(p, ms, tr, cfg.ms.relapse_inpatient_fraction, rng)])
     labs = simulate_labs(p, ms, ldn, cfg.labs, cfg.effects.alt_ratio, rng)
-    cols, counts = _tables(p, disp, conds, labs, products, rng)
+    cols, counts = _tables(p, disp, conds, labs, products, rng, stop_reason)
     counts.update(_realised(p, ms, ldn, tr, group_counts, event_truth))
     return cols, counts
+
+
+#: spawn_key component of the stop-reason stream: a child of the chunk's SeedSequence that nothing else uses.
+STOP_REASON_STREAM = 0x5709
+
+
+def ldn_stop_reasons(p: Persons, ldn, shares: dict[str, float], seed_seq: np.random.SeedSequence, n_rows: int,
+                     first_ldn_row: int) -> tuple[np.ndarray, list[str]]:
+    """(reason index per dispensing row, or -1; reasons): a reason on the last LDN collection of each starter who
+    stops while observed (era end before exit), drawn from `shares` (the rest: none).
+
+    The draws come from a generator of their own, derived from the chunk's seed without advancing the chunk's
+    stream, so that a world with reasons equals the world without them in every other value.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed_seq.entropy,
+                                                       spawn_key=(*seed_seq.spawn_key, STOP_REASON_STREAM)))
+    reasons = list(shares)
+    weights = np.array([*shares.values(), max(0.0, 1.0 - sum(shares.values()))])
+    drawn = rng.choice(len(weights), size=len(ldn.idx), p=weights / weights.sum())
+    pos = np.searchsorted(ldn.idx, ldn.c_person)
+    last = np.zeros(len(ldn.idx), dtype=np.int64)
+    np.maximum.at(last, pos, ldn.c_day)
+    stopped = ldn.era_end < p.exit[ldn.idx]
+    is_last = (ldn.c_day == last[pos]) & stopped[pos] & (drawn[pos] < len(reasons))
+    out = np.full(n_rows, -1, dtype=np.int64)
+    out[first_ldn_row + np.flatnonzero(is_last)] = drawn[pos][is_last]
+    return out, reasons
 
 
 def _sort_key(person, d, code) -> np.ndarray:
@@ -83,7 +115,8 @@ def _inside(p: Persons, person, d) -> np.ndarray:
     return (d >= p.entry[person]) & (d <= p.exit[person])
 
 
-def _tables(p: Persons, disp: Dispensings, conds: ConditionRecords, labs, products, rng) -> tuple[dict, Counter]:
+def _tables(p: Persons, disp: Dispensings, conds: ConditionRecords, labs, products, rng,
+            stop_reason: tuple[np.ndarray, list[str]] | None = None) -> tuple[dict, Counter]:
     v = build_vocabulary()
     pid = p.offset + 1 + np.arange(p.n, dtype=np.int64)
     # filter to observation, sort
@@ -91,6 +124,9 @@ def _tables(p: Persons, disp: Dispensings, conds: ConditionRecords, labs, produc
     disp = Dispensings(disp.person[k], disp.day[k], disp.product[k], disp.quantity[k])
     o = np.argsort(_sort_key(disp.person, disp.day, disp.product), kind="stable")
     disp = Dispensings(disp.person[o], disp.day[o], disp.product[o], disp.quantity[o])
+    if stop_reason is not None:
+        reason_of_row, reasons = stop_reason
+        reason_of_row = reason_of_row[k][o]
     k = _inside(p, conds.person, conds.day)
     c_rows = condition_rows()
     c_concept = np.array([v.condition[r["key"]] for r in c_rows])
@@ -153,7 +189,10 @@ def _tables(p: Persons, disp: Dispensings, conds: ConditionRecords, labs, produc
                               drug_exposure_end_date=disp.day + days_supply - 1,
                               drug_type_concept_id=np.full(len(disp.person), TYPE_PHARMACY_CLAIM),
                               quantity=disp.quantity, days_supply=days_supply, route_concept_id=route[disp.product],
-                              drug_source_value=_strings(atc_i, atc_codes), drug_source_concept_id=atc_concept[atc_i]),
+                              drug_source_value=_strings(atc_i, atc_codes), drug_source_concept_id=atc_concept[atc_i],
+                              **({} if stop_reason is None else {"stop_reason": pa.DictionaryArray.from_arrays(
+                                  pa.array(reason_of_row.astype(np.int32), mask=reason_of_row < 0),
+                                  pa.array(reasons)).cast(pa.string())})),
         "measurement": dict(measurement_id=np.arange(len(mp)), person_id=pid[mp], measurement_concept_id=lab_concept[ml],
                             measurement_date=md, measurement_type_concept_id=np.full(len(mp), TYPE_EHR),
                             value_as_number=mval, unit_concept_id=lab_unit[ml], range_low=mlo, range_high=mhi,

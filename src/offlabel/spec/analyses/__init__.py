@@ -40,6 +40,12 @@ SETTINGS = (
     CharacteristicsSettings, DoseSettings, PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings,
     AddOnSwitchSettings,
     LabSafetySettings,
+from offlabel.spec.analyses.utilisation import IncidenceSettings
+from offlabel.spec.analyses.safety import AdverseEventSettings, TolerabilitySettings
+
+SETTINGS = (
+    CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
+    TolerabilitySettings, AdverseEventSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
@@ -50,3 +56,4 @@ __all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapsh
 __all__ += ["AddOnSwitchSettings", "CharacteristicsSettings", "Covariates", "DoseSettings", "PersistenceSettings",
             "PrevalenceSettings", "ProportionCoveredSettings", "TableOne"]
 __all__ += ["LabSafetySettings"]
+           "StudyPeriod", "references", "TolerabilitySettings", "AdverseEventSettings"]
