@@ -11,49 +11,29 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from offlabel.spec.analyses.base import (
-    AnalysisBase,
-    CohortName,
-    ConceptSetName,
-    StudyPeriod,
-    references,
-)
+from offlabel.spec.analyses.base import AnalysisBase, CohortName, ConceptSetName, StudyPeriod, references
 from offlabel.spec.analyses.before_after import BeforeAfterSettings
 from offlabel.spec.analyses.characteristics import CharacteristicsSettings, Covariates, TableOne
 from offlabel.spec.analyses.labs import LabSafetySettings
-from offlabel.spec.analyses.overview import (
-    CdmSnapshotSettings,
-    CodeUseSettings,
-    CohortAttritionSettings,
-)
-from offlabel.spec.analyses.utilisation import (
-    AddOnSwitchSettings,
-    DoseSettings,
-    IncidenceSettings,
-    PersistenceSettings,
-    PrevalenceSettings,
-    ProportionCoveredSettings,
-)
-
-SETTINGS = (
-    CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
-    CharacteristicsSettings, DoseSettings, PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings,
-    AddOnSwitchSettings,
-    LabSafetySettings,
-from offlabel.spec.analyses.utilisation import IncidenceSettings
+from offlabel.spec.analyses.overview import CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings
 from offlabel.spec.analyses.safety import AdverseEventSettings, TolerabilitySettings
+from offlabel.spec.analyses.utilisation import (AddOnSwitchSettings, DoseSettings, IncidenceSettings,
+                                                PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings)
 
 SETTINGS = (
-    CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
-    TolerabilitySettings, AdverseEventSettings,
+    # what the CDM and the study's codes and cohorts hold
+    CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, CharacteristicsSettings,
+    # drug utilisation and the before/after dispensing design
+    IncidenceSettings, PrevalenceSettings, DoseSettings, PersistenceSettings, ProportionCoveredSettings,
+    AddOnSwitchSettings, BeforeAfterSettings,
+    # safety
+    LabSafetySettings, TolerabilitySettings, AdverseEventSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 
-__all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapshotSettings", "CodeUseSettings",
-           "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
-           "StudyPeriod", "references"]
-__all__ += ["AddOnSwitchSettings", "CharacteristicsSettings", "Covariates", "DoseSettings", "PersistenceSettings",
-            "PrevalenceSettings", "ProportionCoveredSettings", "TableOne"]
-__all__ += ["LabSafetySettings"]
-           "StudyPeriod", "references", "TolerabilitySettings", "AdverseEventSettings"]
+__all__ = ["AddOnSwitchSettings", "AdverseEventSettings", "AnalysisBase", "AnalysisSettings", "BeforeAfterSettings",
+           "CdmSnapshotSettings", "CharacteristicsSettings", "CodeUseSettings", "CohortAttritionSettings",
+           "CohortName", "ConceptSetName", "Covariates", "DoseSettings", "IncidenceSettings", "LabSafetySettings",
+           "PersistenceSettings", "PrevalenceSettings", "ProportionCoveredSettings", "SETTINGS", "StudyPeriod",
+           "TableOne", "TolerabilitySettings", "references"]
