@@ -173,6 +173,8 @@ def bars(values: list[tuple[str, float | None]], xlabel: str, title: str) -> str
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return to_svg(fig)
+
+
 def trajectory(series: dict[str, list[tuple[float | None, float | None, float | None]]], categories: list[str],
                ylabel: str, title: str) -> str:
     """A value by time window for each series (e.g. cohort): a point (median) with a bar (IQR) per
@@ -194,6 +196,9 @@ def trajectory(series: dict[str, list[tuple[float | None, float | None, float | 
     ax.set_title(title, loc="left")
     if len(series) > 1:
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return to_svg(fig)
+
+
 def cumulative_curve(points: list[tuple[float, float | None, float | None, float | None]], xlabel: str,
                      ylabel: str, title: str, marks: list[float] | None = None) -> str:
     """A step curve of a cumulative proportion (x, estimate, lower, upper) with its confidence band.
