@@ -24,9 +24,33 @@ def _naltrexone(**strength):
 
 def test_low_dose_keeps_capsules_and_solution_in_any_mass_unit(tiny_cdm):
     found = resolve_concept_set(tiny_cdm, "ldn", [_naltrexone(max=5)])
-    # 4.5 mg, 1 mg per mL, and 4500 mcg = 4.5 mg; not 50 mg, not the ingredient (no strength).
+    # 4.5 mg, 1 mg per mL, and 4500 mcg = 4.5 mg; not 50 mg, not the ingredient (no strength). No drug
+    # record uses the ingredient concept itself, so leaving it out needs no warning.
     assert found.concept_ids == (2001, 2003, 2006)
-    assert any("without a DRUG_STRENGTH row" in w and "naltrexone [Ingredient]" in w for w in found.warnings)
+    assert not any("without a DRUG_STRENGTH row" in w for w in found.warnings)
+
+
+def test_records_that_cannot_be_placed_by_strength_are_counted_in_a_warning(tiny_path, tmp_path):
+    """Two dispensings recorded at the ingredient level (a registry without product codes) have no
+    strength: they are left out, and the warning says how many records that is."""
+    import shutil
+
+    import duckdb
+
+    import offlabel
+
+    path = tmp_path / "with_ingredient_records.duckdb"
+    shutil.copy(tiny_path, path)
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO drug_exposure (drug_exposure_id, person_id, drug_concept_id, drug_exposure_start_date, "
+                f"drug_exposure_end_date) VALUES (100, 1, {NALTREXONE}, DATE '2020-07-01', DATE '2020-07-30'), "
+                f"(101, 5, {NALTREXONE}, DATE '2021-03-01', DATE '2021-03-30')")
+    con.close()
+    with offlabel.connect(str(path), scratch=tmp_path / "scratch.duckdb") as cdm:
+        found = resolve_concept_set(cdm, "ldn", [_naltrexone(max=5)])
+    assert found.concept_ids == (2001, 2003, 2006)
+    assert any("leaves out 2 drug record(s) of 1 concept(s) without a DRUG_STRENGTH row" in w
+               and "naltrexone [Ingredient]" in w for w in found.warnings), found.warnings
 
 
 def test_bounds_are_inclusive_and_in_the_unit_given(tiny_cdm):

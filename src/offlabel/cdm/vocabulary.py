@@ -210,16 +210,31 @@ def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tup
     kept = {d for d, r in per_drug.items() if r["n_in"] == r["n"]}
     without = sorted(ids - set(per_drug))
     not_mass = sorted(d for d, r in per_drug.items() if r["n_mass"] < r["n"])
+    # Only concepts that drug records use matter: an ingredient concept has no strength of its own,
+    # and saying so on every run for a CDM whose records are all products would be noise.
+    records = _records_per_drug(cdm, without + not_mass)
     warnings = []
     for found, why in ((without, "without a DRUG_STRENGTH row for the ingredient"),
                        (not_mass, "whose strength is not a mass (units, mL)")):
+        found = [c for c in found if records.get(c)]
         if found:
             shown = ", ".join(f"{info.get(c, {}).get('cname', c)} [{info.get(c, {}).get('cls', '?')}]"
                               for c in found[:5])
             more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-            warnings.append(f"concept set '{name}': {what} leaves out {len(found)} concept(s) {why}, since their "
-                            f"records cannot be placed by strength: {shown}{more}.")
+            warnings.append(f"concept set '{name}': {what} leaves out {sum(records[c] for c in found):,} drug "
+                            f"record(s) of {len(found)} concept(s) {why}, since they cannot be placed by strength: "
+                            f"{shown}{more}.")
     return kept, warnings, []
+
+
+def _records_per_drug(cdm, concept_ids: list[int]) -> dict[int, int]:
+    """{drug concept id: number of DRUG_EXPOSURE records} for the given concepts that have records."""
+    if not concept_ids or not cdm.has_table("drug_exposure"):
+        return {}
+    de = cdm.table("drug_exposure")
+    used = de.filter(de.drug_concept_id.isin(concept_ids))
+    counts = used.group_by(_drug=used.drug_concept_id.cast("int64")).aggregate(n=used.count())
+    return {r["_drug"]: int(r["n"]) for r in counts.to_pyarrow().to_pylist()}
 
 
 def _maps_to(cdm, concept_ids: list[int]) -> set[int]:
