@@ -7,6 +7,7 @@ the database through Ibis; statistics come from `offlabel.stats`.
 from __future__ import annotations
 
 from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition, incidence
+from offlabel.analyses import sccs
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
@@ -15,6 +16,7 @@ REGISTRY = {
     "code_use": code_use.run,
     "cohort_attrition": cohort_attrition.run,
     "incidence": incidence.run,
+    "sccs": sccs.run,
 }
 
 __all__ = ["REGISTRY", "StudyContext"]

@@ -6,11 +6,11 @@ below; a result type without a section is shown as a plain table.
 
 from __future__ import annotations
 
-from offlabel.report.sections import before_after, overview, utilisation
+from offlabel.report.sections import before_after, overview, sccs, utilisation
 from offlabel.report.sections.base import Section
 
 SECTIONS: dict[str, Section] = {}
-for _module in (overview, utilisation, before_after):
+for _module in (overview, utilisation, before_after, sccs):
     SECTIONS.update(_module.SECTIONS)
 
 __all__ = ["SECTIONS", "Section"]

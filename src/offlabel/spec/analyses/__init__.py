@@ -25,13 +25,15 @@ from offlabel.spec.analyses.overview import (
     CohortAttritionSettings,
 )
 from offlabel.spec.analyses.utilisation import IncidenceSettings
+from offlabel.spec.analyses.sccs import SccsSettings
 
 SETTINGS = (
     CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings, IncidenceSettings, BeforeAfterSettings,
+    SccsSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 
 __all__ = ["AnalysisBase", "AnalysisSettings", "BeforeAfterSettings", "CdmSnapshotSettings", "CodeUseSettings",
-           "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS",
+           "CohortAttritionSettings", "CohortName", "ConceptSetName", "IncidenceSettings", "SETTINGS", "SccsSettings",
            "StudyPeriod", "references"]
