@@ -70,3 +70,26 @@ def test_identical_on_every_backend(backend, eunomia_address, duckdb_run, tmp_pa
     assert run_study(STUDY, eunomia_address, out) == 0
     assert (out / "results.csv").read_bytes() == (duckdb_run / "results.csv").read_bytes(), \
         f"SCCS results on {backend} differ from DuckDB's"
+
+
+def test_an_irr_from_few_events_is_suppressed_with_its_counts(eunomia_path, tmp_path):
+    """min_cell_count 200: days 0-30 has 159 events, so its counts, person-time and IRR go, and so do
+    the total events and person-time (total - reference would give the window's back)."""
+    out = tmp_path / "run"
+    assert run_study(STUDY, str(eunomia_path), out, min_cell_count=200) == 0
+    e = estimates(out)
+    window = {k[3]: v for k, v in e.items() if k[0] == "days 0-30"}
+    assert window and set(window.values()) == {"-"}
+    assert e[("overall", "events", "NA", "count")] == "-"
+    assert e[("overall", "person-time", "NA", "person_days")] == "-"
+    assert e[("reference", "events", "NA", "count")] == "320"
+    assert e[("overall", "number subjects", "NA", "count")] == "479"
+
+
+def test_report_has_the_window_table_checks_and_forest_plot(duckdb_run):
+    html = (duckdb_run / "report.html").read_text()
+    section = html[html.index("Self-controlled case series"):]
+    assert "gi_bleeding: cases, events and person-time" in section
+    assert "189.04 (156.04 to 229.02)" in section
+    assert "Checks of the SCCS assumptions" in section and "Not estimable: no events in the pre-exposure window" in section
+    assert "<svg" in section

@@ -25,6 +25,14 @@ Diagnostics (rows of variable "diagnostic"):
 - time stability: SelfControlledCaseSeries's test that the outcome rate is constant over
   calendar months (`stats.sccs_diagnostics`); flagged when unstable.
 
+Result (result_type "sccs"): group outcome; strata window (each window, then "reference") or
+overall. Overall: "cases" (count; levels "persons with the outcome in observation", "in the study
+population", "exposed"), "number subjects" (the analysed cases), "events", "person-time"
+(person_days, person_years). Per window: "cases" (with time in it), "events", "person-time" and,
+except the reference, "incidence rate ratio" (irr, irr_95CI_lower, irr_95CI_upper, p_value,
+log_irr, se_log_irr; or reason when not estimable). Then the "diagnostic" rows above (irr and its
+CI, p_value, flagged; the probe's events as count; time stability's ratio, p_value, months).
+
 Suppression (secondary, here): a window with 0 < events < min_cell_count has its cases, events,
 person-time and IRR suppressed, and then so are the outcome's total events and person-time (from
 which the window's could be recovered by subtraction); an outcome with fewer cases than
@@ -142,7 +150,7 @@ def _outcome(context, settings, outcome, cases, data_end, age, season) -> list:
     mcc = context.study.min_cell_count
     pop = _population(settings, cases)
     out = _Rows(context.cdm.name, outcome)
-    out.add(None, "cases", {"count": cases.cases_in_observation}, "with the outcome in observation")
+    out.add(None, "cases", {"count": cases.cases_in_observation}, "persons with the outcome in observation")
     out.add(None, "cases", {"count": pop.n_cases}, "in the study population" if age or season
             else "in the study population, with an exposure record")
     if pop.n_cases == 0:

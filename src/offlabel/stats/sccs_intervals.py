@@ -246,8 +246,9 @@ def split_intervals(series: CaseSeries, windows: list[Window], *, first_exposure
         np.add.at(cover, i0, 1)
         np.add.at(cover, i1, -1)
         label[np.cumsum(cover[:-1]) > 0] = k
-    ev_piece = np.searchsorted(p_key, s.event_case * span + s.event_day - origin, side="right") - 1
-    p_events = np.bincount(ev_piece, minlength=len(piece))
+    inside = (s.event_day >= s.start[s.event_case]) & (s.event_day <= s.end[s.event_case])  # (study_population's)
+    ev_key = s.event_case[inside] * span + s.event_day[inside] - origin
+    p_events = np.bincount(np.searchsorted(p_key, ev_key, side="right") - 1, minlength=len(piece))
 
     terms = _time_terms(s, p_case, p_start, age, season)
     if probe_days > 0:

@@ -79,8 +79,10 @@ def _checks(o, get, irr_text, has) -> list[list[str]]:
     rows = []
     flag = get(o, "overall", "diagnostic", "flagged", "pre-exposure window")
     if has("pre-exposure window"):
-        words = {True: "Events rise before exposure (95% CI excludes 1): the outcome, or what leads to it, may "
-                       "change the chance of starting the drug, which biases the risk-window IRRs.",
+        irr = get(o, "overall", "diagnostic", "irr", "pre-exposure window")
+        direction = "rise" if isinstance(irr, float) and irr > 1 else "fall"
+        words = {True: f"Events {direction} before exposure (95% CI excludes 1): the outcome, or what leads to it, "
+                       "may change the chance of starting the drug, which biases the risk-window IRRs.",
                  False: "No change in the rate just before exposure (95% CI includes 1).",
                  None: "Not estimable: no events in the pre-exposure window.",
                  SUPPRESSED: "Too few events in the pre-exposure window to show."}

@@ -114,16 +114,22 @@ class SccsSettings(StudyPeriod):
     outcomes: list[ConceptSetName] = Field(min_length=1)
     """Concept sets of the outcomes (any domain), each analysed on its own."""
     risk_windows: list[RiskWindow] = Field(min_length=1)
-    """Risk windows, e.g. [{start: 1, end: 30}, {start: 31, end: 90}] (days from the exposure's first day)."""
+    """Risk windows, e.g. [{start: 1, end: 30}, {start: 31, end: 90}]. Each has start and end (days, both
+    included), start_anchor and end_anchor (exposure_start, the default, or exposure_end: what the days count
+    from) and an optional name; windows with the same anchors must not overlap."""
     pre_exposure_window: PreExposureWindow | None = PreExposureWindow()
-    """The window before exposure whose IRR checks for event-dependent exposure (null: none)."""
+    """The window before exposure, {start: -30, end: -1} (days before the exposure's first day), whose IRR
+    checks for event-dependent exposure (null: none)."""
     day_zero_window: bool = False
     """Give the exposure's first day a window of its own (events recorded at the prescribing visit then
     neither raise the first risk window nor count as reference)."""
     age: AgeAdjustment | None = None
-    """Adjust for age: {groups: [30, 40, 50, 60]} or {spline_knots: 5} (null: no age term)."""
+    """Adjust for age: {groups: [30, 40, 50, 60]} (cut points in years; time is split at the birthdays) or
+    {spline_knots: 5} (a quadratic B-spline, knots at quantiles of the age at event, valued per calendar
+    month) (null: no age term)."""
     season: SeasonAdjustment | None = None
-    """Adjust for season: {by: month}, {by: quarter} or {by: spline, spline_knots: 5} (null: none)."""
+    """Adjust for season: {by: month} (11 terms against January), {by: quarter} (3 terms) or {by: spline,
+    spline_knots: 5} (a cyclic cubic spline over the months, knots - 1 terms) (null: none)."""
     min_age_years: int | None = Field(None, ge=0)
     """Time before this age (in completed years) is not analysed."""
     max_age_years: int | None = Field(None, ge=0)
