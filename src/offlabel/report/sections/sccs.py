@@ -57,9 +57,10 @@ def _sccs(part: SummarisedResult, fmt) -> dict:
                          fmt(get(o, w, "person-time", "person_years")),
                          "1 (reference)" if reference else irr_text(o, w),
                          "" if reference else _p(get(o, w, "incidence rate ratio", "p_value"))])
-            if not reference:
-                est = [get(o, w, "incidence rate ratio", k) for k in ("irr", "irr_95CI_lower", "irr_95CI_upper")]
-                forest.append((f"{o}: {w}", *[v if isinstance(v, float) else None for v in est]))
+            est = [get(o, w, "incidence rate ratio", k) for k in ("irr", "irr_95CI_lower", "irr_95CI_upper")]
+            if not reference and est[0] is not None:  # not estimable (no events): not in the plot
+                label = f"{o}: {w}" + (f" ({fmt(est[0])} events: not shown)" if est[0] is SUPPRESSED else "")
+                forest.append((label, *[v if isinstance(v, float) else None for v in est]))
         tables.append({"caption": f"{o}: cases, events and person-time in each window around {exposure} and in "
                                   "the reference time (the cases' other analysed time); incidence rate ratios "
                                   f"against the reference, within cases, adjusted for {adjusted}",
