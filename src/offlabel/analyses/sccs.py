@@ -51,7 +51,8 @@ from offlabel.errors import ConvergenceError, SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
 from offlabel.stats.sccs import fit_sccs
 from offlabel.stats.sccs_diagnostics import time_stability
-from offlabel.stats.sccs_intervals import AgeGroups, AgeSpline, Season, Window, split_intervals, study_population
+from offlabel.stats.sccs_intervals import (AgeGroups, AgeSpline, Season, Window, age_knots, split_intervals,
+                                           study_population)
 
 LEVEL = 0.95
 RESULT_TYPE = "sccs"
@@ -127,6 +128,8 @@ def _population(settings, cases):
 def _table(context, settings, pop, age, season, probe=None):
     """(unexposed-case sample, interval table) of a study population; probe = (days, the observation
     period ends of the series pop derives from, the administrative end day) adds the probe."""
+    if isinstance(age, AgeSpline) and age.at is None:
+        age = AgeSpline(age.knots, age_knots(pop, age.knots))  # from every case, as SelfControlledCaseSeries
     unexposed = None
     if (age is not None or season is not None) and pop.n_cases > settings.time_covariate_cases:
         rng = np.random.default_rng(context.study.seed)

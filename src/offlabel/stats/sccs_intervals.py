@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["AgeGroups", "AgeSpline", "CaseSeries", "IntervalTable", "Season", "Window", "anniversary",
+__all__ = ["AgeGroups", "AgeSpline", "CaseSeries", "IntervalTable", "Season", "Window", "age_knots", "anniversary",
            "split_intervals", "study_population"]
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -66,9 +66,11 @@ class AgeGroups:
 
 @dataclass(frozen=True)
 class AgeSpline:
-    """A quadratic B-spline of age with this many knots at quantiles (1% to 99%) of the age at event."""
+    """A quadratic B-spline of age with this many knots at quantiles (1% to 99%) of the age at event
+    of the cases split, or at the ages `at` (years; see `age_knots`)."""
 
     knots: int = 5
+    at: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -342,8 +344,7 @@ def _time_terms(s: CaseSeries, p_case, p_start, age, season) -> list[_Term]:
     elif isinstance(age, AgeSpline):
         at = np.maximum((month_start.astype("datetime64[D]") - _EPOCH).astype(np.int64), s.start[p_case])
         years = (at - s.birth[p_case]) / 365.25
-        event_age = (s.event_day - s.birth[s.event_case]) / 365.25
-        basis = _age_spline(years, event_age, age.knots)
+        basis = _age_spline(years, age.at if age.at is not None else age_knots(s, age.knots))
         terms.append(_Term(month_start.astype(np.int64), basis,
                            [f"age spline {i + 1}" for i in range(basis.shape[1])], False))
     if season is not None:
@@ -372,12 +373,18 @@ def _age_labels(cuts) -> list[str]:
     return [f"<{cuts[0]}"] + [f"{a}-{b - 1}" for a, b in zip(cuts, cuts[1:])] + [f"{cuts[-1]}+"]
 
 
-def _age_spline(years: np.ndarray, event_age: np.ndarray, n_knots: int) -> np.ndarray:
-    """SelfControlledCaseSeries's age spline: quadratic B-spline (no intercept column), knots at the
-    1%..99% quantiles of age at event, ages outside the outer knots held at them."""
+def age_knots(series: CaseSeries, n_knots: int) -> tuple[float, ...]:
+    """SelfControlledCaseSeries's age knots: the 1%..99% quantiles of the age at event (years), distinct."""
+    event_age = (series.event_day - series.birth[series.event_case]) / 365.25
+    return tuple(float(k) for k in np.unique(np.quantile(event_age, np.linspace(0.01, 0.99, n_knots))))
+
+
+def _age_spline(years: np.ndarray, knots) -> np.ndarray:
+    """SelfControlledCaseSeries's age spline: quadratic B-spline (no intercept column) on the knots, ages
+    outside the outer knots held at them."""
     import patsy
 
-    knots = np.unique(np.quantile(event_age, np.linspace(0.01, 0.99, n_knots)))
+    knots = np.asarray(knots, dtype=float)
     if len(knots) < 3:
         raise ValueError("the ages at event are too few or too alike for an age spline: use age groups")
     x = np.clip(years, knots[0], knots[-1])
