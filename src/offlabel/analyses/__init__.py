@@ -9,7 +9,7 @@ from __future__ import annotations
 from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition, incidence
 from offlabel.analyses import characteristics, coverage, dose, persistence, prevalence, switching
 from offlabel.analyses import lab_safety
-from offlabel.analyses import adverse_events, tolerability
+from offlabel.analyses import adverse_events, sccs, tolerability
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
@@ -27,6 +27,7 @@ REGISTRY = {
     "lab_safety": lab_safety.run,
     "tolerability": tolerability.run,
     "adverse_events": adverse_events.run,
+    "sccs": sccs.run,
 }
 
 __all__ = ["REGISTRY", "StudyContext"]

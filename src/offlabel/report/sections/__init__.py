@@ -9,11 +9,11 @@ from __future__ import annotations
 from offlabel.report.sections import before_after, overview, utilisation
 from offlabel.report.sections import characteristics
 from offlabel.report.sections import labs
-from offlabel.report.sections import safety
+from offlabel.report.sections import safety, sccs
 from offlabel.report.sections.base import Section
 
 SECTIONS: dict[str, Section] = {}
-for _module in (overview, utilisation, before_after, safety):
+for _module in (overview, utilisation, before_after, safety, sccs):
     SECTIONS.update(_module.SECTIONS)
 SECTIONS.update(characteristics.SECTIONS)
 SECTIONS.update(labs.SECTIONS)

@@ -17,6 +17,7 @@ from offlabel.spec.analyses.characteristics import CharacteristicsSettings, Cova
 from offlabel.spec.analyses.labs import LabSafetySettings
 from offlabel.spec.analyses.overview import CdmSnapshotSettings, CodeUseSettings, CohortAttritionSettings
 from offlabel.spec.analyses.safety import AdverseEventSettings, TolerabilitySettings
+from offlabel.spec.analyses.sccs import SccsSettings
 from offlabel.spec.analyses.utilisation import (AddOnSwitchSettings, DoseSettings, IncidenceSettings,
                                                 PersistenceSettings, PrevalenceSettings, ProportionCoveredSettings)
 
@@ -27,7 +28,7 @@ SETTINGS = (
     IncidenceSettings, PrevalenceSettings, DoseSettings, PersistenceSettings, ProportionCoveredSettings,
     AddOnSwitchSettings, BeforeAfterSettings,
     # safety
-    LabSafetySettings, TolerabilitySettings, AdverseEventSettings,
+    LabSafetySettings, TolerabilitySettings, AdverseEventSettings, SccsSettings,
 )
 
 AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
@@ -35,5 +36,6 @@ AnalysisSettings = Annotated[Union[SETTINGS], Field(discriminator="type")]
 __all__ = ["AddOnSwitchSettings", "AdverseEventSettings", "AnalysisBase", "AnalysisSettings", "BeforeAfterSettings",
            "CdmSnapshotSettings", "CharacteristicsSettings", "CodeUseSettings", "CohortAttritionSettings",
            "CohortName", "ConceptSetName", "Covariates", "DoseSettings", "IncidenceSettings", "LabSafetySettings",
-           "PersistenceSettings", "PrevalenceSettings", "ProportionCoveredSettings", "SETTINGS", "StudyPeriod",
+           "PersistenceSettings", "PrevalenceSettings", "ProportionCoveredSettings", "SETTINGS", "SccsSettings",
+           "StudyPeriod",
            "TableOne", "TolerabilitySettings", "references"]
