@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_before_after_coverage.py --seeds 20 --persons 100000
 
-For each seed, two worlds (the demo config with LDN start rates x5 and a strong secular opioid
+For each seed, two worlds (the MS-raised config of tests/helpers/worlds.py with LDN start rates x5 and a strong secular opioid
 trend, +0.25 log per calendar year): "planted", where opioid dispensing falls to 0.6x in the 730
 days after index in persistent (4+) users (none for the DMTs), and "null", with no effect. The
 study is tests/before_after/study.yaml (all 2013 naltrexone starters, two years each side).

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_lab_coverage.py --seeds 20 --persons 100000
 
-For each seed, two worlds of the demo config (MS prevalence x20): "null" (nothing planted on any
+For each seed, two worlds of the MS-raised config (tests/helpers/worlds.py: MS prevalence x20): "null" (nothing planted on any
 lab) and "planted" (ALT x 1.5 during LDN exposure, offlabel.synth.labs; nothing on the other
 labs). The study is tests/labs/world_study.yaml: new users of naltrexone and a comparison cohort
 of glatiramer users who never took naltrexone, both on treatment (drug eras), baseline days -180

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_safety_coverage.py --seeds 20
 
-Each seed builds the world of tests/safety/test_safety_world.py (40,000 persons, demo config, LDN
+Each seed builds the world of tests/safety/test_safety_world.py (40,000 persons, the MS-raised config of tests/helpers/worlds.py, LDN
 starts raised to ~3,700 starters, acute-condition rates x 10) and runs its study: the rate ratio on
 vs off LDN for the planted adverse events (days 1-30 after the first collection), the positive and
 negative controls (whole LDN exposure era), and the Kaplan-Meier cumulative discontinuation at 91

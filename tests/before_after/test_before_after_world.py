@@ -1,6 +1,6 @@
 """End to end on a synthetic world with a planted effect and a strong secular trend.
 
-The world (100,000 persons, the demo config, LDN start rates x5 so that ~900 persons start in
+The world (100,000 persons, the MS-raised config of tests/helpers/worlds.py, LDN start rates x5 so that ~900 persons start in
 2013) plants a rate ratio of 0.6 on opioid dispensings in the 730 days from the first LDN
 collection of persistent (4+) users, none for the DMTs, and a secular opioid trend of +0.25 on
 the log scale per calendar year. What is planted is a rate ratio on dispensing intensity, so
@@ -23,6 +23,7 @@ import pytest
 
 from offlabel.synth import synthesize
 from offlabel.synth.config import WorldConfig
+from tests.helpers.worlds import ms_raised
 
 STUDY = str(Path(__file__).with_name("study.yaml"))
 SEED = 7
@@ -30,10 +31,7 @@ TREND = 0.25
 
 
 def world_config(rate_ratio: float = 0.6, trend: float = TREND) -> WorldConfig:
-    from importlib import resources
-
-    demo = resources.files("offlabel.synth") / "worlds" / "demo.yaml"
-    d = WorldConfig.from_yaml(str(demo)).model_dump(mode="json")
+    d = ms_raised()
     d["ldn"]["other_start_rate_per_month"] *= 5
     d["ldn"]["pain_start_rate_per_month"] *= 5
     d["drug_groups"]["opioids"]["trend_per_year"] = trend

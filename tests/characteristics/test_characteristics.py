@@ -11,8 +11,9 @@ import pytest
 
 from offlabel.run import run_study
 from offlabel.stats.balance import smd_binary, smd_continuous
-from offlabel.synth import DEMO_WORLD, synthesize
+from offlabel.synth import synthesize
 from offlabel.synth.vocabulary import build_vocabulary
+from tests.helpers.worlds import MS_RAISED
 
 STUDY = str(Path(__file__).with_name("study.yaml"))
 
@@ -20,7 +21,7 @@ STUDY = str(Path(__file__).with_name("study.yaml"))
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("char_world") / "cdm.duckdb"
-    synthesize(persons=15_000, seed=3, out=path, config=DEMO_WORLD, progress=False)
+    synthesize(persons=15_000, seed=3, out=path, config=MS_RAISED, progress=False)
     return path
 
 

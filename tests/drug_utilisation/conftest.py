@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import postgres as pg
+from tests.helpers.worlds import MS_RAISED
 
 D = dt.date
 NALTREXONE, METHYLPRED, FENTANYL, GABAPENTIN = 1714319, 1506270, 1154029, 797399
@@ -152,11 +153,11 @@ def exposure_cohort(cdm, ingredient_ids):
 
 @pytest.fixture(scope="session")
 def world_path(tmp_path_factory):
-    """A small synthetic world (2,000 persons, the demo config): its vocabulary, doses and eras."""
-    from offlabel.synth import DEMO_WORLD, synthesize
+    """A small synthetic world (2,000 persons, the MS-raised config of tests/helpers/worlds.py): its vocabulary, doses and eras."""
+    from offlabel.synth import synthesize
 
     path = tmp_path_factory.mktemp("du_world") / "cdm.duckdb"
-    synthesize(persons=2_000, seed=5, out=path, config=DEMO_WORLD, progress=False)
+    synthesize(persons=2_000, seed=5, out=path, config=MS_RAISED, progress=False)
     return path
 
 

@@ -12,8 +12,9 @@ import pytest
 
 from offlabel.run import run_study
 from offlabel.stats.survival import KaplanMeier
-from offlabel.synth import DEMO_WORLD, synthesize
+from offlabel.synth import synthesize
 from offlabel.synth.vocabulary import build_vocabulary
+from tests.helpers.worlds import MS_RAISED
 
 STUDY = str(Path(__file__).with_name("study.yaml"))
 LDN = ("ldn_1_5", "ldn_3", "ldn_4_5")
@@ -22,7 +23,7 @@ LDN = ("ldn_1_5", "ldn_3", "ldn_4_5")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("du_study_world") / "cdm.duckdb"
-    synthesize(persons=20_000, seed=21, out=path, config=DEMO_WORLD, progress=False)
+    synthesize(persons=20_000, seed=21, out=path, config=MS_RAISED, progress=False)
     return path
 
 

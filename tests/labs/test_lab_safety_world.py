@@ -1,6 +1,6 @@
 """Planted truth: the lab chart review on a synthetic world whose ALT is raised during LDN use.
 
-The world (100,000 persons, the demo config: MS prevalence x20) multiplies ALT by
+The world (100,000 persons, the MS-raised config of tests/helpers/worlds.py: MS prevalence x20) multiplies ALT by
 effects.alt_ratio = 1.5 from a person's first naltrexone collection to the last collection + 89
 days, and plants nothing on the other labs or on anyone who never took naltrexone. Values are
 lognormal around a person's own level, so the effect is multiplicative: its truth is stated on
@@ -20,7 +20,6 @@ The share of plain 95% CIs that cover over many worlds is measured by benchmarks
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +29,7 @@ from scipy import stats
 from offlabel.run import run_study
 from offlabel.synth import synthesize
 from offlabel.synth.config import WorldConfig
+from tests.helpers.worlds import ms_raised
 
 STUDY = Path(__file__).with_name("world_study.yaml")
 ALT_RATIO = 1.5
@@ -40,8 +40,7 @@ FAMILY_LEVEL = 0.99
 
 
 def world_config(alt_ratio: float) -> WorldConfig:
-    demo = resources.files("offlabel.synth") / "worlds" / "demo.yaml"
-    d = WorldConfig.from_yaml(str(demo)).model_dump(mode="json")
+    d = ms_raised()
     d["effects"]["alt_ratio"] = alt_ratio
     return WorldConfig.model_validate(d)
 

@@ -1,6 +1,6 @@
 """Planted truths recovered on a synthetic world (offlabel.synth; what it plants: synth/events.py).
 
-The world: 40,000 persons of the demo config (MS prevalence x 20) with LDN start rates raised (MS and
+The world: 40,000 persons of the MS-raised config (tests/helpers/worlds.py: MS prevalence x 20) with LDN start rates raised (MS and
 pain x 10, other adults x 300: about 3,700 starters) and every acute-condition rate x 10, so that the
 30-day window after the first collection holds enough events. It plants, relative to each person's
 own constant baseline rate:
@@ -21,7 +21,6 @@ that the whole test fails by chance in at most 5% of worlds; recomputed from the
 
 from __future__ import annotations
 
-from importlib import resources
 
 import duckdb
 import numpy as np
@@ -31,6 +30,7 @@ import pytest
 from offlabel.stats.rates import rate_ratio
 from offlabel.synth import synthesize
 from offlabel.synth.config import WorldConfig
+from tests.helpers.worlds import ms_raised
 
 SEED = 5
 AES = {"insomnia": "193462001", "nausea": "422587007", "headache": "25064002", "liver_injury": "197354009"}
@@ -41,8 +41,7 @@ CHECKS = len(AES) + len(PCS) + len(NCS) + 1  # + the tolerability share
 
 
 def world_config() -> WorldConfig:
-    demo = resources.files("offlabel.synth") / "worlds" / "demo.yaml"
-    d = WorldConfig.from_yaml(str(demo)).model_dump(mode="json")
+    d = ms_raised()
     d["ldn"]["ms_start_rate_per_month"] *= 10
     d["ldn"]["pain_start_rate_per_month"] *= 10
     d["ldn"]["other_start_rate_per_month"] *= 300

@@ -7,20 +7,19 @@ last LDN collection of starters who stop while observed, in about the configured
 
 from __future__ import annotations
 
-from importlib import resources
 
 import duckdb
 import pytest
 
 from offlabel.synth import synthesize
 from offlabel.synth.config import WorldConfig
+from tests.helpers.worlds import ms_raised
 
 SHARES = {"adverse effects": 0.3, "no effect": 0.2}
 
 
 def config(shares: dict) -> WorldConfig:
-    demo = resources.files("offlabel.synth") / "worlds" / "demo.yaml"
-    d = WorldConfig.from_yaml(str(demo)).model_dump(mode="json")
+    d = ms_raised()
     d["ldn"]["other_start_rate_per_month"] *= 300
     d["ldn"]["stop_reason_shares"] = shares
     return WorldConfig.model_validate(d)
