@@ -84,6 +84,9 @@ def test_run_writes_the_three_outputs(first_run):
     assert "<svg" in html
     # Self-contained: nothing is loaded from elsewhere (XML namespace names are not loads).
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="', html)
+    # A table of contents links every section.
+    sections = re.findall(r'<h2 id="(section-\d+)">', html)
+    assert sections and all(f'href="#{s}"' in html for s in sections)
 
 
 def test_no_exported_count_is_below_the_threshold(first_run):
