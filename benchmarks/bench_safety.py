@@ -25,8 +25,8 @@ import yaml
 from offlabel.demo import flagship_study
 from offlabel.run import run_study
 
-# Analysis types of issue 5 (the lab chart review and the SCCS join when they are in the flagship).
-SAFETY_TYPES = ("tolerability", "adverse_events", "lab_chart_review", "lab_safety", "sccs")
+# Analysis types of issue 5: the lab chart review, tolerability, adverse events and the SCCS.
+SAFETY_TYPES = ("tolerability", "adverse_events", "lab_safety", "sccs")
 
 
 def safety_study(types) -> dict:
