@@ -8,7 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "offlabel",  # stable element ids: same results, byte-identical report
@@ -156,7 +156,8 @@ def proportion_curve(points: list[tuple[float, float | None, float | None, float
     ax.plot(xs, [nan if p[1] is None else p[1] for p in points], color="black", linewidth=1.2)
     ax.fill_between(xs, [nan if p[2] is None else p[2] for p in points], [nan if p[3] is None else p[3] for p in points],
                     color="grey", alpha=0.3, linewidth=0)
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 104)  # head room: a curve at 100% would hide under the frame
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(ylabel)
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
@@ -216,8 +217,6 @@ def cumulative_curve(points: list[tuple[float, float | None, float | None, float
     ax.step(xs, est, where="post", color="tab:blue")
     for m in marks or []:
         ax.axvline(m, color="grey", linestyle=":", linewidth=0.8)
-    from matplotlib.ticker import PercentFormatter
-
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1)
     ax.set_xlim(left=0)
