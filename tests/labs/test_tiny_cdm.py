@@ -216,7 +216,9 @@ def test_report_section(tiny_labs_path, tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     section = html[html.index("Lab safety chart review (labs_observation)"):]
     assert "alt (U/L): persons with a value in each interval" in section
-    assert "study: mean change (95% CI)" in section and "comparison: &gt; 3 x ULN" in section
+    # one group of columns per cohort, side by side
+    assert '<th colspan="8" class="group">study</th><th colspan="8" class="group">comparison</th>' in section
+    assert "<th>mean change (95% CI)</th>" in section and "<th>&gt; 3 x ULN</th>" in section
     assert section.count("<svg") >= 3  # a trajectory per lab of each analysis
     assert "8.00 (-0.61 to 16.61)" in section  # the ALT change at 0-6 months (8, paired t CI)
     # the report is a function of the results alone: rendering them again gives the same page

@@ -6,16 +6,13 @@ below; a result type without a section is shown as a plain table.
 
 from __future__ import annotations
 
-from offlabel.report.sections import before_after, overview, utilisation
-from offlabel.report.sections import characteristics
-from offlabel.report.sections import labs
-from offlabel.report.sections import safety, sccs
+from offlabel.report.sections import (before_after, characteristics, labs, overview, safety, sccs,
+                                      utilisation)
 from offlabel.report.sections.base import Section
 
+# In the order of a study: what the data hold, drug utilisation, before/after, safety.
 SECTIONS: dict[str, Section] = {}
-for _module in (overview, utilisation, before_after, safety, sccs):
+for _module in (overview, characteristics, utilisation, before_after, labs, safety, sccs):
     SECTIONS.update(_module.SECTIONS)
-SECTIONS.update(characteristics.SECTIONS)
-SECTIONS.update(labs.SECTIONS)
 
 __all__ = ["SECTIONS", "Section"]

@@ -49,11 +49,12 @@ def _lab_safety(part: SummarisedResult, fmt) -> dict:
         unit = units.get(lab, "")
         limits = [key[3:] for key in values if key[1] == lab and key[3] in ("above limit", "below limit")]
         limits = list(dict.fromkeys(limits))
-        header = ["interval"]
-        for c in cohorts:
-            header += [f"{c}: persons", f"{c}: median (IQR)", f"{c}: mean change (95% CI)",
-                       f"{c}: ratio to baseline (95% CI)"]
-            header += [f"{c}: {'>' if v == 'above limit' else '<'} {level}" for v, level in limits]
+        header, groups = ["interval"], [("", 1)]
+        for c in cohorts:  # one group of columns per cohort, side by side
+            columns = ["persons", "median (IQR)", "mean change (95% CI)", "ratio to baseline (95% CI)"]
+            columns += [f"{'>' if v == 'above limit' else '<'} {level}" for v, level in limits]
+            header += columns
+            groups.append((c, len(columns)))
         rows = []
         for interval in intervals:
             row = [interval]
@@ -74,7 +75,8 @@ def _lab_safety(part: SummarisedResult, fmt) -> dict:
         tables.append({"caption": f"{lab} ({unit}): persons with a value in each interval, their median (IQR), the "
                                   "mean change and the ratio of geometric means from baseline in persons with both "
                                   "values (95% CI, paired), and persons with any value beyond a limit (% of persons "
-                                  "with a value that had the limit)", "header": header, "rows": rows})
+                                  "with a value that had the limit)", "header": header, "header_groups": groups,
+                       "rows": rows})
 
         def number(v):
             return v if isinstance(v, float | int) and v is not SUPPRESSED else None
