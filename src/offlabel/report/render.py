@@ -23,7 +23,7 @@ _env = jinja2.Environment(
 
 def render_report(result: SummarisedResult, study) -> str:
     threshold = _threshold(result)
-    sections = []
+    sections, key_findings = [], []
     for rid in result.result_ids:
         settings = result.settings_for(rid)
         # One analysis's rows with only its own settings (filter() keeps every result's settings).
@@ -32,8 +32,9 @@ def render_report(result: SummarisedResult, study) -> str:
         renderer = section.render if section else _generic
         sections.append({"title": _title(settings), "settings": settings,
                          **renderer(part, lambda v: _fmt(v, threshold))})
+        key_findings += [(text, len(sections)) for text in sections[-1].get("findings") or []]
     return _env.get_template("report.html.j2").render(
-        study=study, sections=sections, min_cell_count=threshold,
+        study=study, sections=sections, min_cell_count=threshold, key_findings=key_findings,
         cdm_names=sorted({r.cdm_name for r in result.rows}),
         version=offlabel.__version__,
     )

@@ -13,4 +13,6 @@ class Section(NamedTuple):
     """The section's heading (the analysis id is added after it)."""
     render: Callable[[SummarisedResult, Callable], dict]
     """(one analysis's rows with its own settings, fmt) -> {"tables": [...], "figures": [...]}, where a table is
-    {"caption", "header", "rows"} of text cells (fmt turns values into text) and a figure {"caption", "svg"}."""
+    {"caption", "header", "rows"} of text cells (fmt turns values into text; optional "header_groups": [(label,
+    span)] above the header) and a figure {"caption", "svg"}; optional "findings": plain sentences for the key
+    findings at the top of the report (offlabel.report.sections.findings)."""

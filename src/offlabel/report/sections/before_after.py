@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from offlabel.report import figures
+from offlabel.report.sections import findings
 from offlabel.report.sections.base import Section
 from offlabel.results import SummarisedResult
 from offlabel.results.estimate_values import SUPPRESSED
@@ -59,7 +60,24 @@ def _before_after(part: SummarisedResult, fmt) -> dict:
         figs.append({"caption": "Ratio of ratios (mean DDD after / before in a stratum, over the same in the "
                                 "reference stratum) with 95% CI; 1 = no change beyond the reference stratum's",
                      "svg": figures.forest(forest, "ratio of ratios (log scale)", "Difference in differences")})
-    return {"tables": tables, "figures": figs}
+    return {"tables": tables, "figures": figs, "findings": _findings(groups, strata, get, reference, after, fmt)}
+
+
+def _findings(groups, strata, get, reference, after, fmt) -> list[str]:
+    """The difference in differences of the stratum with the most collections against the reference."""
+    top = next((s for s in reversed(strata) if s not in (reference, "overall")), None)
+    items = []
+    for g in groups:
+        est, lo, hi = (get(g, top, "difference in differences", None, k)
+                       for k in ("mean", "mean_95CI_lower", "mean_95CI_upper"))
+        if findings.known(est) and findings.known(lo) and findings.known(hi):
+            items.append((g, findings.verdict(lo, hi, 0.0), findings.with_ci(est, lo, hi, fmt)))
+    if top is None or not items:
+        return []
+    persons = get(groups[0], top, "number subjects", None, "count")
+    head = (f"Before/after: users with {top} collections ({fmt(persons)} persons) against those with {reference}, "
+            f"change in cumulative DDD per person over the {after} days from index (difference in differences). ")
+    return [head + findings.grouped(items, "Clear increase", "Clear decrease", "No clear change (CI includes 0)")]
 
 
 SECTIONS = {"summarise_before_after": Section("Before/after dispensing (difference in differences)", _before_after)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from offlabel.report import figures
+from offlabel.report.sections import findings
 from offlabel.report.sections.base import Section
 from offlabel.results import SummarisedResult
 from offlabel.results.estimate_values import SUPPRESSED
@@ -85,7 +86,47 @@ def _lab_safety(part: SummarisedResult, fmt) -> dict:
         figs.append({"caption": f"{lab}: median and interquartile range by interval, in {unit} (gaps: suppressed "
                                 "or no values)", "svg": figures.trajectory(series, intervals, unit, f"{lab} ({unit})")})
     tables.append(_units_table(values, labs, cohorts, units, fmt))
-    return {"tables": tables, "figures": figs}
+    return {"tables": tables, "figures": figs, "findings": _findings(values, labs, cohorts, intervals, fmt)}
+
+
+def _findings(values, labs, cohorts, intervals, fmt) -> list[str]:
+    """The ratio to baseline in the first on-treatment interval (first cohort), and the highest share of
+    persons beyond a multiple of the ULN in any interval (each cohort)."""
+    on_treatment = [i for i in intervals if i != "baseline"]
+    if not cohorts or not on_treatment:
+        return []
+    first, study = on_treatment[0], cohorts[0]
+
+    def get(c, lab, i, variable, level, estimate):
+        return values.get((c, lab, i, variable, level), {}).get(estimate)
+    items = []
+    for lab in labs:
+        est, lo, hi = (get(study, lab, first, "ratio to baseline", None, k)
+                       for k in ("ratio", "ratio_95CI_lower", "ratio_95CI_upper"))
+        if all(findings.known(v) for v in (est, lo, hi)):
+            # three decimals: a ratio whose CI excludes 1 must not read "1.00 to 1.02"
+            items.append((lab, findings.verdict(lo, hi, 1.0), findings.with_ci(est, lo, hi, "{:.3f}".format)))
+    out = []
+    if items:
+        out.append(f"Lab chart review ({study}), ratio of geometric means to baseline at {first}. "
+                   + findings.grouped(items, "Clearly higher", "Clearly lower", "No clear change (CI includes 1)"))
+    limits = sorted({(k[1], k[4]) for k in values if k[3] == "above limit" and "x ULN" in str(k[4])})
+    beyond = []
+    for lab, level in limits:
+        shares = []
+        for c in cohorts:
+            cells = [values.get((c, lab, i, "above limit", level), {}) for i in on_treatment]
+            known = [(v["percentage"], i) for v, i in zip(cells, on_treatment, strict=True)
+                     if findings.known(v.get("percentage")) and findings.known(v.get("count"))]
+            if known:
+                top, where = max(known, key=lambda x: x[0])  # the first interval wins a tie
+                shares.append(f"{c} {top:.1f}%" + (f" ({where})" if top > 0 else ""))
+        if shares:
+            beyond.append(f"{lab} > {level}: " + ", ".join(shares))
+    if beyond:
+        out.append("Persons beyond a multiple of the upper limit of normal, the highest share of those with a value "
+                   "in an on-treatment interval (suppressed intervals not counted): " + "; ".join(beyond) + ".")
+    return out
 
 
 def _units_table(values, labs, cohorts, units, fmt) -> dict:

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 
 from offlabel.report import figures
+from offlabel.report.sections import findings
 from offlabel.report.sections.base import Section
 from offlabel.results import SummarisedResult
 from offlabel.results.estimate_values import SUPPRESSED
@@ -44,7 +45,7 @@ def _months(days: str) -> str:
 def _tolerability(part: SummarisedResult, fmt) -> dict:
     values = _values(part)
     cohorts = list(dict.fromkeys(k[0] for k in values))
-    tables, figs = [], []
+    tables, figs, found = [], [], []
     def pct(x):
         return _percent(x, fmt)
 
@@ -69,6 +70,10 @@ def _tolerability(part: SummarisedResult, fmt) -> dict:
             "header": ["by", "cumulative discontinuation (95% CI)", "discontinued", "still followed",
                        "crude: discontinued / observed (%)"],
             "rows": rows})
+        by = [f"{_months(level).split(' (')[0]} {_with_ci(get('cumulative discontinuation', level), 'cumulative_incidence', fmt, pct)}"
+              for level in levels if _number(get("cumulative discontinuation", level).get("cumulative_incidence"))]
+        if by:
+            found.append(f"Tolerability ({g}, {fmt(n)} persons): discontinued by " + ", ".join(by) + " (Kaplan-Meier).")
         reasons = [(k[3], v) for k, v in values.items() if k[0] == g and k[2] == "reason for discontinuation"]
         if reasons:
             tables.append({"caption": f"{g}: reasons for discontinuation (stop_reason of the era's last record)",
@@ -92,7 +97,7 @@ def _tolerability(part: SummarisedResult, fmt) -> dict:
                          "svg": figures.cumulative_curve(points, "days since the first dispensing",
                                                          "discontinued", "Cumulative discontinuation",
                                                          marks=[int(lv.split()[0]) for lv in levels])})
-    return {"tables": tables, "figures": figs}
+    return {"tables": tables, "figures": figs, "findings": found}
 
 
 def _percent_of(value, fmt) -> str:
@@ -133,7 +138,26 @@ def _adverse_events(part: SummarisedResult, fmt) -> dict:
     events = "first event per person" if settings.get("events") == "first" else "every day with the outcome"
     caption = (f"Adverse events in {settings.get('cohort', 'the cohort')}: {on}; off treatment = the rest of "
                f"follow-up; events: {events}. Exact Poisson CIs; rate ratios with exact conditional (binomial) CIs")
-    return {"tables": [{"caption": caption, "header": header, "rows": rows}], "figures": []}
+    return {"tables": [{"caption": caption, "header": header, "rows": rows}], "figures": [],
+            "findings": _ae_findings(values, groups, comparisons, settings, fmt)}
+
+
+def _ae_findings(values, groups, comparisons, settings, fmt) -> list[str]:
+    out = []
+    for c in comparisons:
+        items = []
+        for g in groups:
+            rr = values.get((g, c, "rate ratio", None), {})
+            est, lo, hi = (rr.get(k) for k in ("rate_ratio", "rate_ratio_95CI_lower", "rate_ratio_95CI_upper"))
+            if all(_number(v) and not math.isinf(v) for v in (est, lo, hi)):
+                items.append((g.split(" &&& ")[-1], findings.verdict(lo, hi, 1.0), findings.with_ci(est, lo, hi, fmt)))
+        if items:
+            window = settings.get("risk_window", "NA")
+            where = f" (days {window.removesuffix(' days')} from index)" if window != "NA" else ""
+            out.append(f"Adverse events in {settings.get('cohort', 'the cohort')}{where}, rate ratio {c}. "
+                       + findings.grouped(items, "Clearly higher", "Clearly lower",
+                                          "No clear difference (CI includes 1)"))
+    return out
 
 
 SECTIONS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from offlabel.report import figures
+from offlabel.report.sections import findings
 from offlabel.report.sections.base import Section
 from offlabel.results import SUPPRESSED, SummarisedResult
 
@@ -73,7 +74,28 @@ def _sccs(part: SummarisedResult, fmt) -> dict:
         figs.append({"caption": f"Incidence rate ratios with 95% CI in each window around {exposure}, within "
                                 "cases (self-controlled case series); 1 = the cases' own rate at other times",
                      "svg": figures.forest(forest, "incidence rate ratio (log scale)", "Self-controlled case series")})
-    return {"tables": tables, "figures": figs}
+    return {"tables": tables, "figures": figs, "findings": _findings(outcomes, windows, get, exposure, fmt)}
+
+
+PRE_EXPOSURE = "pre-exposure"
+
+
+def _findings(outcomes, windows, get, exposure, fmt) -> list[str]:
+    items, flagged = [], []
+    for o in outcomes:
+        for w in windows[o]:
+            est, lo, hi = (get(o, w, "incidence rate ratio", k) for k in ("irr", "irr_95CI_lower", "irr_95CI_upper"))
+            if w not in (REFERENCE, PRE_EXPOSURE) and all(findings.known(v) for v in (est, lo, hi)):
+                items.append((f"{o} {w}", findings.verdict(lo, hi, 1.0), findings.with_ci(est, lo, hi, fmt)))
+        flagged += [f"{o} ({check})" for check in ("pre-exposure window", "end of observation", "time stability")
+                    if get(o, "overall", "diagnostic", "flagged", check) is True]
+    if not items:
+        return []
+    checks = (f" Assumption checks flagged: {', '.join(flagged)} (see the section)." if flagged
+              else " No assumption check was flagged.")
+    return [f"Self-controlled case series, incidence rate ratio in each window after {exposure} against the cases' "
+            "own rate at other times. " + findings.grouped(items, "Clearly raised", "Clearly lowered",
+                                                           "No clear difference (CI includes 1)") + checks]
 
 
 def _checks(o, get, irr_text, has) -> list[list[str]]:
