@@ -61,3 +61,16 @@ def test_nothing_hidden_below_the_threshold():
     assert t[("1", "Sex", "Male", "count")] == 3
     assert t[("4+", LABEL, "opioids", "smd")] < 0
     assert t[("2-3", "Age", None, "mean")] == 40.0
+
+
+def test_small_levels_that_add_up_below_the_threshold_hide_another():
+    """Years 2011 and 2012 have one person each: hidden alone, 32 - 30 = 2 would show that both
+    are 1, so 2013 is hidden too (`complementary_cells`)."""
+    demographics = [{"stratum": "1", "age": 40, "age_group": "0 to 49", "sex": "Female", "year": y, "n": n}
+                    for y, n in ((2011, 1), (2012, 1), (2013, 30))]
+    tables = {"demographics": demographics, "prior": [{"stratum": "1", "prior_observation": 800, "n": 32}],
+              "covariates": {}}
+    rows = _rows("cdm", "c", "overall", ["1"], None, tables, TABLE_ONE, 5)
+    t = {(r.variable_name, r.variable_level, r.estimate_name): r.estimate_value for r in rows}
+    assert all(t[("Year of index", y, "count")] is SUPPRESSED for y in ("2011", "2012", "2013"))
+    assert t[("Number subjects", None, "count")] == 32 and t[("Sex", "Female", "count")] == 32

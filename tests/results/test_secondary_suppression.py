@@ -1,12 +1,14 @@
-"""Secondary suppression of attrition chains: no suppressed count can be worked out from what is shown."""
+"""Secondary suppression of attrition chains and of partitions of a total: no suppressed count can
+be worked out from what is shown."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
 
-from offlabel.results.secondary import suppress_chain
+from offlabel.results.secondary import complementary_cells, small, suppress_chain
 
 
 def _shown(totals, m):
@@ -78,6 +80,96 @@ def test_small_exclusion_hides_its_complements():
 def test_increasing_totals_are_refused():
     with pytest.raises(ValueError, match="must not increase"):
         suppress_chain([10, 12], 5)
+
+
+# -- partitions of a shown total -----------------------------------------------------------------
+
+def _leaks(counts: list[int], hidden: set, m: int) -> list[int]:
+    """The primarily suppressed cells (0 < n < m) that a reader can work out, by brute force.
+
+    The reader's knowledge, exactly: every shown cell; which cells are hidden; the total, unless it
+    is itself small (then export hides it); and a lower bound on each hidden cell: 1, since zeros
+    are shown; when the rule has hidden zero cells too, the reader is granted that the hidden cells
+    are then 0 or 1 (the rule hides zeros only when every non-zero cell is 1). Nothing else (in
+    particular not that a hidden cell is below m). A cell is worked out when every assignment of
+    the hidden cells that agrees with this knowledge gives it the same value.
+    """
+    total = sum(counts)
+    hide = sorted(hidden)
+    zeros_hidden = any(counts[i] == 0 for i in hide)
+    remaining = total - sum(n for i, n in enumerate(counts) if i not in hidden)
+    total_shown = not small(total, m)
+    # without a total the hidden cells are unbounded and independent: two values show it
+    lo, hi = (0, 1) if zeros_hidden else (1, remaining if total_shown else 2)
+    assert all(lo <= counts[i] <= hi for i in hide) or not total_shown  # the truth agrees with it
+    primary = [i for i in hide if small(counts[i], m)]
+    seen = {i: set() for i in primary}
+    for values in itertools.product(range(lo, hi + 1), repeat=len(hide)):
+        if total_shown and sum(values) != remaining:
+            continue
+        for i, v in zip(hide, values):
+            if i in seen:
+                seen[i].add(v)
+        if all(len(v) > 1 for v in seen.values()):
+            break
+    return [i for i in primary if len(seen[i]) == 1]
+
+
+def _protected(counts: list[int], m: int) -> bool:
+    hidden = complementary_cells(dict(enumerate(counts)), m)
+    assert {i for i, n in enumerate(counts) if small(n, m)} <= hidden
+    return not _leaks(counts, hidden, m)
+
+
+def _unprotectable(counts: list[int], m: int) -> bool:
+    """Every cell 1 and the total shown: the total and the number of cells give them all away,
+    whatever is hidden among the cells (the caller must hide the total)."""
+    return sum(counts) >= m and all(n == 1 for n in counts)
+
+
+@pytest.mark.parametrize("m", [2, 3, 5])
+def test_every_small_partition(m):
+    for k in range(1, 5):
+        for counts in itertools.product([0, 1, 2, 3, 4, 5, 6, 9][:m + 3], repeat=k):
+            if not _unprotectable(list(counts), m):
+                assert _protected(list(counts), m), (counts, m)
+
+
+def test_random_partitions():
+    rng = random.Random(7)
+    for _ in range(400):
+        m = rng.choice([3, 5])
+        counts = [rng.choice([0, 0, 1, 1, 1, 2, 4, 5, 8, 20]) for _ in range(rng.randint(2, 7))]
+        if not _unprotectable(counts, m):
+            assert _protected(counts, m), (counts, m)
+
+
+@pytest.mark.parametrize("counts, hidden", [
+    ({"a": 10, "b": 3, "c": 20}, {"b", "a"}),               # one small: the smallest other goes with it
+    ({"a": 10, "b": 3, "c": 2}, {"b", "c"}),                 # two small adding up to 5
+    ({"a": 10, "b": 1, "c": 2, "d": 30}, {"b", "c", "a"}),   # 1 + 2 < 5: one more
+    ({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 20}, {"a", "b", "c", "d", "e", "f"}),  # five ones: 5 = 5 cells
+    ({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "z": 0}, {"a", "b", "c", "d", "e", "z"}),   # only ones: zeros too
+    ({"a": 10, "b": 0, "c": 20}, set()),
+    ({"a": 3}, {"a"}),                                       # the total is itself small: hidden at export
+    ({"a": 3, "z": 0}, {"a"}),
+])
+def test_complementary_cells(counts, hidden):
+    assert complementary_cells(counts, 5) == hidden
+
+
+def test_the_check_finds_leaks():
+    """The brute force is not vacuous: it finds what weaker rules give away."""
+    def one_complement(counts, m):  # the former rule of characteristics and switching
+        hidden = {i for i, n in enumerate(counts) if small(n, m)}
+        if len(hidden) == 1:
+            hidden.add(min((n, i) for i, n in enumerate(counts) if i not in hidden and n > 0)[1])
+        return hidden
+
+    assert _leaks([1, 1, 20], one_complement([1, 1, 20], 5), 5) == [0, 1]   # 1 + 1 = 2 hidden cells
+    assert _leaks([1, 1, 1, 1, 1, 20], {0, 1, 2, 3, 4}, 5) == [0, 1, 2, 3, 4]  # sum 5 >= m, all ones
+    assert _leaks([3, 10, 20], {0}, 5) == [0]
+    assert _leaks([1, 1, 1, 1, 1], complementary_cells(dict(enumerate([1] * 5)), 5), 5)  # unprotectable
 
 
 def test_attrition_analysis_hides_complements(eunomia_path, tmp_path):

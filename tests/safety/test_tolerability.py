@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from offlabel.analyses._treatment import complementary_suppression
 from offlabel.analyses.tolerability import _rows
 from offlabel.results import SUPPRESSED
 from offlabel.spec.analyses import TolerabilitySettings
@@ -80,14 +79,6 @@ def test_restart_within_window(result):
 def test_results_identical_on_every_backend(backend, tiny_safety_address, result, tmp_path):
     produced, _ = run_tiny(tiny_safety_address, ANALYSIS, tmp_path)
     assert produced == result[0]
-
-
-def test_complementary_suppression_hides_a_second_category():
-    assert complementary_suppression({"a": 10, "b": 3, "c": 20}, 5) == {"b", "a"}
-    assert complementary_suppression({"a": 10, "b": 3, "c": 2}, 5) == {"b", "c"}
-    assert complementary_suppression({"a": 10, "b": 1, "c": 2, "d": 30}, 5) == {"b", "c", "a"}  # 1 + 2 < 5
-    assert complementary_suppression({"a": 10, "b": 0, "c": 20}, 5) == set()
-    assert complementary_suppression({"a": 3}, 5) == {"a"}  # the total is itself small: hidden at export
 
 
 def test_small_counts_hide_proportions_and_categories():

@@ -1,5 +1,4 @@
-"""What the safety designs share: each new user's index and observation, their drug eras, and the
-suppression of categories that add up to a published total.
+"""What the safety designs share: each new user's index and observation and their drug eras.
 
 Days are whole days since 1970-01-01 (int64) from here on: integer arithmetic is exact and the same
 on every backend.
@@ -51,24 +50,6 @@ def require_persons(n: int, settings) -> None:
         raise EmptyCohortError(f"{settings.type} analysis {settings.analysis_id!r}: cohort {settings.cohort!r} has "
                                "no person with an index date inside an observation period. Check the cohort's "
                                "definition and its attrition (cohort_attrition analysis).")
-
-
-def complementary_suppression(counts: dict[str, int], min_cell_count: int) -> set[str]:
-    """The categories to suppress when `counts` (mutually exclusive categories whose total is
-    published) holds a small count (0 < n < min_cell_count).
-
-    Primary suppression hides the small counts at export, but one hidden count would be the total
-    minus the others. So the smallest other categories are hidden too until at least two are hidden
-    and the hidden ones add up to min_cell_count or more (classic complementary cell suppression).
-    Zero counts are never hidden (as in omopgenerics). Ties are broken by category name.
-    """
-    hidden = {k for k, n in counts.items() if 0 < n < min_cell_count}
-    if not hidden:
-        return hidden
-    others = sorted((n, k) for k, n in counts.items() if k not in hidden and n > 0)
-    while others and (len(hidden) < 2 or sum(counts[k] for k in hidden) < min_cell_count):
-        hidden.add(others.pop(0)[1])
-    return hidden
 
 
 def suppressed(value, hide: bool):

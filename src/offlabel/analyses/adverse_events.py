@@ -57,6 +57,7 @@ from offlabel.drug_utilisation._common import temp_table
 from offlabel.drug_utilisation._intervals import epoch, merge
 from offlabel.errors import CdmError
 from offlabel.results import SummarisedResult, result_rows
+from offlabel.results.secondary import small
 from offlabel.stats.poisson import poisson_rate
 from offlabel.stats.rates import rate_ratio
 
@@ -101,8 +102,8 @@ def _outcome_rows(cdm_name: str, settings, outcome: str, counts: dict, min_cell_
     for period in periods:
         persons, days, events, with_event = counts.get(period, (0, 0, 0, 0))
         rate, lower, upper = (float(v) for v in poisson_rate(events, days / DAYS_PER_YEAR, per=1000, level=LEVEL))
-        few[period] = any(0 < n < min_cell_count for n in (persons, events, with_event))
-        hide = 0 < persons < min_cell_count  # a rate of a handful of persons describes them
+        few[period] = any(small(n, min_cell_count) for n in (persons, events, with_event))
+        hide = small(persons, min_cell_count)  # a rate of a handful of persons describes them
         strata = {"treatment_period": period}
         rows += result_rows(cdm_name=cdm_name, group=group, strata=strata, variable_name="Denominator",
                             estimates={"denominator_count": suppressed(persons, period in hidden_persons),
@@ -140,7 +141,7 @@ def _complements(counts: dict, periods: list[str], min_cell_count: int) -> set[s
     hidden = set()
     n = {p: counts.get(p, (0, 0, 0, 0))[0] for p in periods}
     for a, b in ((ON, OFF), (ON, BEFORE)):
-        if a in n and b in n and 0 < abs(n[a] - n[b]) < min_cell_count:
+        if a in n and b in n and small(abs(n[a] - n[b]), min_cell_count):
             hidden.add(a if n[a] < n[b] else b)
     return hidden
 

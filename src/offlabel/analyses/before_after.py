@@ -46,6 +46,7 @@ from offlabel.drug_utilisation.ddd import who_ddd
 from offlabel.drug_utilisation.dose import add_daily_dose, add_ddd
 from offlabel.errors import SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
+from offlabel.results.secondary import small
 from offlabel.stats import before_after as ba
 
 LEVEL = 0.95
@@ -136,7 +137,7 @@ def _group_rows(cdm_name: str, group: str, data: dict, reference: str, threshold
                 dict(zip(("ratio", "ratio_95CI_lower", "ratio_95CI_upper"), rel)))
         categories = ba.change_categories(before, after, threshold)
         users = [sum(1 for v in before if v > 0), sum(1 for v in after if v > 0)]
-        if any(0 < c < min_cell_count for c in [*categories.values(), *users]):
+        if any(small(c, min_cell_count) for c in [*categories.values(), *users]):
             # users before = stopped + reduced + kept + increased and users after = reduced + kept +
             # increased + started: one small count among them could be recovered by subtraction
             # once suppressed, so all five categories go together.

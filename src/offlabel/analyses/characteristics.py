@@ -20,8 +20,10 @@ Secondary suppression, done here (primary suppression at export hides counts bel
 min_cell_count): a percentage or an SMD computed from a hidden count is hidden with it; the SMD of a
 row is hidden when the row is hidden in either stratum (with the other stratum's numbers it would
 reveal the count); a stratum below min_cell_count hides everything of it, SMDs against it included;
-and in a categorical row (sex, age group, year) whose levels add up to the number of persons, a
-single hidden level would follow by subtraction, so the smallest other non-zero level is hidden too.
+and in a categorical row (sex, age group, year) whose levels add up to the number of persons, the
+smallest other levels are hidden with a small one until the hidden levels cannot be worked out from
+that total (`offlabel.results.secondary.complementary_cells`: at least two, adding up to
+min_cell_count or more, not all of them 1).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from offlabel.analyses._suppress import complementary, small
 from offlabel.cohorts.events import concept_records
 from offlabel.drug_utilisation._common import SEXES, temp_table
 from offlabel.drug_utilisation._intervals import epoch
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
+from offlabel.results.secondary import complementary_cells, small
 from offlabel.stats import balance
 from offlabel.stats.describe import describe_frequencies
 
@@ -231,7 +233,7 @@ def _align_levels(cells: dict) -> None:
 
 def _hidden(cells: dict, min_cell_count: int) -> set:
     """(stratum, variable, level) whose estimates are suppressed: small counts, small strata, and the
-    complementary level of a categorical row with a single small level."""
+    complementary levels of a categorical row with a small level."""
     hidden = set()
     for s, c in cells.items():
         if small(c[("Number subjects", None)]["count"], min_cell_count):
@@ -242,7 +244,7 @@ def _hidden(cells: dict, min_cell_count: int) -> set:
                 hidden.add((s, v, lev))
         for v in CATEGORICAL:
             levels = {lev: est["count"] for (var, lev), est in c.items() if var == v}
-            hidden |= {(s, v, lev) for lev in complementary(levels, min_cell_count)}
+            hidden |= {(s, v, lev) for lev in complementary_cells(levels, min_cell_count)}
     return hidden
 
 

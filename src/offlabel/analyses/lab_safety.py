@@ -50,6 +50,7 @@ from offlabel.analyses.labs_units import MISSING, unit_codes
 from offlabel.analyses.labs_values import add_limits, choose_unit, harmonise, lab_limits, window_values
 from offlabel.errors import SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, is_count, result_rows
+from offlabel.results.secondary import small
 from offlabel.stats.before_after import paired_change
 from offlabel.stats.lab_summary import GeometricMeanRatio, summarise_values
 
@@ -218,9 +219,6 @@ def _suppressed(variables: list[_Variable], min_cell: int) -> list[_Variable]:
     if min_cell <= 1:
         return variables
 
-    def small(x) -> bool:
-        return isinstance(x, (int, np.integer)) and 0 < x < min_cell
-
     def hide(v: _Variable) -> None:
         v.estimates = dict.fromkeys(v.estimates, SUPPRESSED)
 
@@ -233,24 +231,24 @@ def _suppressed(variables: list[_Variable], min_cell: int) -> list[_Variable]:
         elif v.name == "records by reference range source":
             families.setdefault((v.name, "ULN" in (v.level or "")), []).append(v)
     for members in families.values():
-        if any(small(v.estimates["count"]) for v in members):
+        if any(small(v.estimates["count"], min_cell) for v in members):
             for v in members:
                 hide(v)
     found = {v.name: v for v in variables}
     subjects = found.get("number subjects")
-    if subjects is not None and small(subjects.estimates["count"]):
+    if subjects is not None and small(subjects.estimates["count"], min_cell):
         for v in variables:
             hide(v)
         return variables
     for v in variables:
         counts = [x for k, x in v.estimates.items() if is_count(k, "integer")]
-        if any(small(x) for x in counts):
+        if any(small(x, min_cell) for x in counts):
             hide(v)
-        elif v.name in ("above limit", "below limit") and small(v.estimates["denominator_count"] - v.estimates["count"]):
+        elif v.name in ("above limit", "below limit") and small(v.estimates["denominator_count"] - v.estimates["count"], min_cell):
             hide(v)  # the persons judged but not beyond the limit would be a small count
     follow = found.get("persons in follow-up")
     if follow is not None and subjects is not None and follow.estimates["count"] is not SUPPRESSED \
-            and small(follow.estimates["count"] - subjects.estimates["count"]):
+            and small(follow.estimates["count"] - subjects.estimates["count"], min_cell):
         hide(follow)
     return variables
 

@@ -28,11 +28,11 @@ import math
 
 import numpy as np
 
-from offlabel.analyses._suppress import small
 from offlabel.cohorts import drug_eras
 from offlabel.drug_utilisation import persistence_times
 from offlabel.errors import EmptyCohortError
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
+from offlabel.results.secondary import small
 from offlabel.stats.survival import KaplanMeier
 
 LEVEL = 0.95

@@ -49,6 +49,7 @@ from offlabel.analyses.sccs_data import SccsExtraction
 from offlabel.drug_utilisation._intervals import to_day
 from offlabel.errors import ConvergenceError, SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
+from offlabel.results.secondary import small
 from offlabel.stats.sccs import fit_sccs
 from offlabel.stats.sccs_diagnostics import time_stability
 from offlabel.stats.sccs_intervals import (AgeGroups, AgeSpline, Season, Window, age_knots, split_intervals,
@@ -165,15 +166,15 @@ def _outcome(context, settings, outcome, cases, data_end, age, season) -> list:
     summary = table.window_summary()
     n_cases = table.n_cases
     fit, reason = _fit(context, settings, outcome, table)
-    small = {s["window"] for s in summary[:-1] if 0 < s["events"] < mcc}
-    hide_all = 0 < n_cases < mcc
+    few = {s["window"] for s in summary[:-1] if small(s["events"], mcc)}
+    hide_all = small(n_cases, mcc)
     out.add(None, "number subjects", {"count": n_cases}, hide=hide_all)
     out.add(None, "cases", {"count": table.exposed_cases}, "exposed", hide=hide_all)
-    out.add(None, "events", {"count": int(table.events.sum())}, hide=hide_all or bool(small))
-    out.add(None, "person-time", _person_time(int(table.length.sum())), hide=hide_all or bool(small))
+    out.add(None, "events", {"count": int(table.events.sum())}, hide=hide_all or bool(few))
+    out.add(None, "person-time", _person_time(int(table.length.sum())), hide=hide_all or bool(few))
     for s in summary:
         w = s["window"]
-        hide = hide_all or w in small
+        hide = hide_all or w in few
         out.add(w, "cases", {"count": s["cases"]}, hide=hide)
         out.add(w, "events", {"count": s["events"]}, hide=hide)
         out.add(w, "person-time", _person_time(s["person_days"]), hide=hide)
@@ -183,7 +184,7 @@ def _outcome(context, settings, outcome, cases, data_end, age, season) -> list:
         est = _irr(fit, PRE_EXPOSURE, reason)
         flagged = None if est.get("irr") is None else not est["irr_95CI_lower"] <= 1 <= est["irr_95CI_upper"]
         out.add(None, "diagnostic", {**_ci_only(est), "flagged": flagged}, "pre-exposure window",
-                hide=hide_all or PRE_EXPOSURE in small)
+                hide=hide_all or PRE_EXPOSURE in few)
     if settings.end_of_observation_days > 0:
         out.add(None, "diagnostic", _probe(context, settings, cases, pop, age, season, data_end),
                 "end of observation", hide=hide_all)
@@ -229,9 +230,8 @@ def _probe(context, settings, cases, pop, age, season, data_end) -> dict:
         context.warn(f"sccs {settings.analysis_id}: the end-of-observation check could not be fitted: {e}")
     est = _ci_only(_irr(fit, "end of observation", "not estimable"))
     flagged = None if est["irr"] is None else not est["irr_95CI_lower"] <= 1 <= est["irr_95CI_upper"]
-    if out["count"] < context.study.min_cell_count:
-        est = dict.fromkeys(est, SUPPRESSED) if out["count"] > 0 else est
-        flagged = SUPPRESSED if out["count"] > 0 else flagged
+    if small(out["count"], context.study.min_cell_count):
+        est, flagged = dict.fromkeys(est, SUPPRESSED), SUPPRESSED
     return {**out, **est, "flagged": flagged}
 
 

@@ -3,16 +3,17 @@
 The index treatment of each person of the cohort is the era of the drug (`gap_days`) that holds
 their index date (first cohort_start_date); the other treatments are the eras of their concept
 sets. Result type "summarise_add_on_and_switch" (see the verb). The four categories of "treatment
-change" add up to "number subjects", so a single small one would follow by subtraction: then the
-smallest other non-zero category is suppressed with it (here; the small one itself at export).
+change" add up to "number subjects", so a small one could follow by subtraction: the smallest
+other categories are suppressed with it (here, `offlabel.results.secondary.complementary_cells`;
+the small one itself at export).
 """
 
 from __future__ import annotations
 
-from offlabel.analyses._suppress import complementary
 from offlabel.cohorts import drug_eras
 from offlabel.drug_utilisation import summarise_add_on_and_switch
 from offlabel.results import SUPPRESSED, SummarisedResult, bind
+from offlabel.results.secondary import complementary_cells
 
 
 def run(context, settings) -> SummarisedResult:
@@ -37,7 +38,7 @@ def run(context, settings) -> SummarisedResult:
                                          cohort_name=settings.cohort, window=tuple(settings.window))
     changes = {r.variable_level: r.estimate_value for r in result.rows
                if r.variable_name == "treatment change" and r.estimate_name == "count"}
-    hidden = complementary(changes, context.study.min_cell_count)
+    hidden = complementary_cells(changes, context.study.min_cell_count)
     rows = [r._replace(estimate_value=SUPPRESSED) if r.variable_name == "treatment change"
             and r.variable_level in hidden else r for r in result.rows]
     rid = result.result_ids[0]

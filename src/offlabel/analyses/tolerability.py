@@ -26,7 +26,7 @@ Result (result_type "summarise_tolerability"), group cohort_name:
 Suppression: counts below min_cell_count are hidden at export, with every estimate of their
 variable; so each proportion carries its counts and its complement in its own variable. Done
 here (secondary suppression): reasons and restart categories add up to the number discontinued,
-so one small category hides the next smallest too (`complementary_suppression`); curve points
+so a small category hides the smallest others too (`offlabel.results.secondary.complementary_cells`); curve points
 with fewer than min_cell_count persons at risk or events so far are hidden.
 """
 
@@ -37,7 +37,6 @@ import ibis.expr.types as ir
 import numpy as np
 
 from offlabel.analyses._treatment import (
-    complementary_suppression,
     count_rows,
     drug_ids,
     index_table,
@@ -50,6 +49,7 @@ from offlabel.drug_utilisation._intervals import epoch
 from offlabel.drug_utilisation.persistence import persistence_times
 from offlabel.errors import EmptyCohortError
 from offlabel.results import SummarisedResult, result_rows
+from offlabel.results.secondary import complementary_cells
 from offlabel.stats.survival import KaplanMeier
 
 LEVEL = 0.95
@@ -192,7 +192,7 @@ def _rows(cdm_name: str, settings, per: dict, min_cell_count: int) -> list:
 
 
 def _categories(add, variable: str, counts: dict[str, int], total: int, min_cell_count: int) -> None:
-    hide = complementary_suppression(counts, min_cell_count)
+    hide = complementary_cells(counts, min_cell_count)
     for level, count in counts.items():
         add(variable, {"count": suppressed(count, level in hide),
                        "percentage": suppressed(100.0 * count / total if total else None, level in hide)}, level)

@@ -3,13 +3,65 @@
 Primary suppression (`suppression.py`) hides every count 0 < n < min_cell_count at export. A
 hidden count can still be recovered from the numbers around it: each step of an attrition table
 is the difference of the counts before and after it, so a small exclusion shown as "<5" between
-two shown totals is no secret. omopgenerics accepts that leak; offlabel does not. The analyses
-that publish such numbers hide their complements here, before export.
+two shown totals is no secret; and the levels of a categorical row add up to its shown total, so
+a single hidden level is the total minus the others. omopgenerics accepts these leaks; offlabel
+does not. The analyses that publish such numbers hide their complements here, before export:
+`suppress_chain` for attrition chains, `complementary_cells` for a partition of a total (levels of
+a categorical row, categories of treatment change, reasons for discontinuation), and `small` says
+which counts primary suppression will hide.
 """
 
 from __future__ import annotations
 
-__all__ = ["suppress_chain"]
+import numbers
+from collections.abc import Hashable, Mapping
+
+__all__ = ["complementary_cells", "small", "suppress_chain"]
+
+
+def small(value, min_cell_count: int) -> bool:
+    """Whether primary suppression hides this count: a whole number 0 < n < min_cell_count.
+
+    Zero is shown (as in omopgenerics: it describes nobody), and so is anything that is not a
+    count (None, a value already suppressed, a bool, a float).
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 < value < min_cell_count
+
+
+def complementary_cells(counts: Mapping[Hashable, int], min_cell_count: int) -> set:
+    """The cells to hide in a partition of a shown total (classic complementary cell suppression).
+
+    counts: mutually exclusive cells (levels, categories) whose sum is published. Hidden are the
+    small cells (primary suppression, see `small`) and, when there is one, complements, so that
+    the total and the shown cells do not give a small one back. A reader knows the sum S of the
+    hidden cells (total minus shown) and, since zeros are shown, that each is >= 1; so the smallest
+    other non-zero cells are hidden too until
+    - at least two cells are hidden (one hidden cell would be S itself),
+    - the hidden cells add up to min_cell_count or more (else S < m bounds each of them tightly),
+    - not every hidden cell is 1 (then S equals their number and gives each of them away).
+    When the non-zero cells run out first, every one is hidden and adds up to the total: a total
+    below min_cell_count is itself hidden at export, which leaves nothing to subtract from; a
+    shown total whose cells are all 1 (as many cells as persons) has its zero cells hidden too, so
+    that which cells hold the ones is not known. Without zero cells such a partition cannot be
+    protected by its cells (the caller would have to hide the total). Ties are broken by the
+    cell's key (as text), so the same counts hide the same cells. The rule is checked by brute
+    force in tests/results/test_secondary_suppression.py.
+    """
+    m = int(min_cell_count)
+    hidden = {k for k, n in counts.items() if small(n, m)}
+    if not hidden:
+        return hidden
+    others = sorted(((n, str(k)), k) for k, n in counts.items() if k not in hidden and n > 0)
+
+    def exposed() -> bool:
+        s = sum(counts[k] for k in hidden)
+        return len(hidden) < 2 or s < m or s == len(hidden)
+
+    while others and exposed():
+        hidden.add(others.pop(0)[1])
+    if exposed() and sum(counts[k] for k in hidden) >= m:  # all ones, as many as the shown total
+        hidden |= {k for k, n in counts.items() if n == 0}
+    return hidden
 
 
 def suppress_chain(totals: list[int], min_cell_count: int) -> tuple[list[bool], list[bool]]:

@@ -30,7 +30,8 @@ Where offlabel goes further than omopgenerics, to close holes in it:
   suppressColumn keeps counts that are themselves >= min_cell_count (e.g. a record count
   of 12 in a group of 3 subjects), which still describe the few people of that group.
 Not done here, as in omopgenerics: secondary suppression of complements (a total minus
-the unsuppressed counts can reveal a suppressed one); analyses must not publish both.
+the unsuppressed counts can reveal a suppressed one); the analyses that publish both do it
+before export, with `offlabel.results.secondary`.
 """
 
 from __future__ import annotations
