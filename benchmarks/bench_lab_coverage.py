@@ -38,7 +38,7 @@ PLANTED = 1.5
 
 def one_world(seed: int, scenario: str, persons: int, tmp: Path) -> list[dict]:
     import offlabel
-    from offlabel.analyses import lab_safety
+    from offlabel.analyses.labs import chart_review
     from offlabel.analyses.context import StudyContext
     from offlabel.cdm.vocabulary import resolve_concept_sets
     from offlabel.spec import load_study
@@ -52,7 +52,7 @@ def one_world(seed: int, scenario: str, persons: int, tmp: Path) -> list[dict]:
     settings = study.analyses[0]
     with offlabel.connect(str(out), scratch=tmp / f"scratch_{scenario}_{seed}.duckdb") as cdm:
         context = StudyContext(cdm=cdm, study=study, concept_sets=resolve_concept_sets(cdm, study.concept_sets))
-        result = lab_safety.run(context, settings)
+        result = chart_review.run(context, settings)
     cells: dict = defaultdict(dict)
     for r in result.rows:
         if r.strata_level in INTERVALS and r.variable_name in ("change from baseline", "ratio to baseline"):

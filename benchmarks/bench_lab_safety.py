@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 def main() -> None:
     import offlabel
-    from offlabel.analyses import lab_safety
+    from offlabel.analyses.labs import chart_review
     from offlabel.analyses.context import StudyContext
     from offlabel.cdm.vocabulary import resolve_concept_sets
     from offlabel.demo import flagship_study
@@ -51,7 +51,7 @@ def main() -> None:
             times[f"cohort {name}"] = time.perf_counter() - t
             sizes[name] = cohort.number_subjects
         t = time.perf_counter()
-        result = lab_safety.run(context, settings)
+        result = chart_review.run(context, settings)
         times["lab_safety analysis"] = time.perf_counter() - t
     records = sum(int(r.estimate_value) for r in result.rows
                   if r.variable_name == "records by unit" and isinstance(r.estimate_value, int))

@@ -25,7 +25,7 @@ whose 95% CI covers the truth
 | discontinued by 91 days | 0.35 | 20/20 | 0.352 |
 
 Some 90-95% instead of 95%, and ratios a few percent off, for reasons the crude design carries (see
-offlabel.analyses.adverse_events): persons' own rates differ, so recurrent events are overdispersed
+offlabel.analyses.safety.adverse_events): persons' own rates differ, so recurrent events are overdispersed
 and the exact Poisson intervals too narrow; and the pooled on/off ratio weighs persons differently
 on and off (computed from the simulator's own person rates, the composition factor for tinea pedis
 was 0.97-0.99 in three seeds).

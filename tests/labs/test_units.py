@@ -1,12 +1,12 @@
-"""Unit conversion of lab values (src/offlabel/data/lab_units.csv, offlabel.analyses.labs_units)."""
+"""Unit conversion of lab values (src/offlabel/data/lab_units.csv, offlabel.analyses.labs.units)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from offlabel.analyses.labs_units import MISSING, analytes, conversion_factor, conversion_path, conversions
-from offlabel.analyses.labs_values import choose_unit, harmonise
+from offlabel.analyses.labs.units import MISSING, analytes, conversion_factor, conversion_path, conversions
+from offlabel.analyses.labs.values import choose_unit, harmonise
 
 
 @pytest.mark.parametrize("source, target, analyte, factor", [

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from offlabel.analyses.adverse_events import BEFORE, OFF, ON, period_counts
+from offlabel.analyses.safety.adverse_events import BEFORE, OFF, ON, period_counts
 from tests.safety.conftest import run_tiny
 
 BASE = "{type: adverse_events, cohort: new_users_two, drug: drug_two, outcomes: [outcome_a, outcome_b]"
@@ -102,7 +102,7 @@ def test_results_identical_on_every_backend(backend, tiny_safety_path, tiny_safe
 
 
 def test_a_small_difference_between_periods_hides_the_smaller_number_of_persons():
-    from offlabel.analyses.adverse_events import _complements
+    from offlabel.analyses.safety.adverse_events import _complements
 
     counts = {ON: (100, 9000, 10, 8), OFF: (97, 20000, 30, 20)}  # 3 persons never off treatment
     assert _complements(counts, [ON, OFF], 5) == {OFF}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from offlabel.analyses.tolerability import _rows
+from offlabel.analyses.safety.tolerability import _rows
 from offlabel.results import SUPPRESSED
 from offlabel.spec.analyses import TolerabilitySettings
 from offlabel.stats.survival import KaplanMeier

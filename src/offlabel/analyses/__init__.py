@@ -6,10 +6,11 @@ the database through Ibis; statistics come from `offlabel.stats`.
 
 from __future__ import annotations
 
-from offlabel.analyses import before_after, cdm_snapshot, code_use, cohort_attrition, incidence
-from offlabel.analyses import characteristics, coverage, dose, persistence, prevalence, switching
-from offlabel.analyses import lab_safety
-from offlabel.analyses import adverse_events, sccs, tolerability
+from offlabel.analyses import (before_after, cdm_snapshot, characteristics, code_use, cohort_attrition, coverage,
+                               dose, incidence, persistence, prevalence, switching)
+from offlabel.analyses.labs import chart_review
+from offlabel.analyses.safety import adverse_events, tolerability
+from offlabel.analyses.sccs import case_series
 from offlabel.analyses.context import StudyContext
 
 REGISTRY = {
@@ -24,10 +25,10 @@ REGISTRY = {
     "prevalence": prevalence.run,
     "proportion_of_patients_covered": coverage.run,
     "add_on_switch": switching.run,
-    "lab_safety": lab_safety.run,
+    "lab_safety": chart_review.run,
     "tolerability": tolerability.run,
     "adverse_events": adverse_events.run,
-    "sccs": sccs.run,
+    "sccs": case_series.run,
 }
 
 __all__ = ["REGISTRY", "StudyContext"]

@@ -55,7 +55,7 @@ def world_config():
 def main() -> None:
     import offlabel
     from offlabel.analyses.context import StudyContext
-    from offlabel.analyses.sccs import interval_tables
+    from offlabel.analyses.sccs.case_series import interval_tables
     from offlabel.cdm.vocabulary import resolve_concept_sets
     from offlabel.spec import load_study
     from offlabel.synth import synthesize

@@ -88,7 +88,7 @@ class LabSettings(SpecModel):
     def _known_analyte(cls, v):
         if v is None:
             return v
-        from offlabel.analyses.labs_units import analytes
+        from offlabel.analyses.labs.units import analytes
 
         known = analytes()
         if v not in known:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from offlabel.analyses._treatment import (
+from offlabel.analyses.safety.treatment import (
     count_rows,
     drug_ids,
     era_days,

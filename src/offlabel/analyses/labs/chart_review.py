@@ -10,7 +10,7 @@ For each cohort (the study cohort, then the optional comparison cohort), lab and
   measurements inside the observation period holding index count, and with follow_up:
   cohort_exit only those up to the cohort_end_date (time on treatment for a drug-era exit);
 - units: each record's unit is converted to the lab's unit where src/offlabel/data/lab_units.csv
-  has a valid conversion (`offlabel.analyses.labs_units`); records in other units or without one
+  has a valid conversion (`offlabel.analyses.labs.units`); records in other units or without one
   are left out, counted by unit in the results and named in a warning;
 - a person's value: baseline, the one closest to index (chart-review convention; or the mean);
   intervals, the last in the interval (or the first, or the mean). Values of one day are averaged
@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from offlabel.analyses.labs_extract import extract
-from offlabel.analyses.labs_units import MISSING, unit_codes
-from offlabel.analyses.labs_values import add_limits, choose_unit, harmonise, lab_limits, window_values
+from offlabel.analyses.labs.extract import extract
+from offlabel.analyses.labs.units import MISSING, unit_codes
+from offlabel.analyses.labs.values import add_limits, choose_unit, harmonise, lab_limits, window_values
 from offlabel.errors import SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, is_count, result_rows
 from offlabel.results.secondary import small

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from offlabel.analyses.labs_units import MISSING, conversion_factor
+from offlabel.analyses.labs.units import MISSING, conversion_factor
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 
-from offlabel.analyses._treatment import (
+from offlabel.analyses.safety.treatment import (
     count_rows,
     drug_ids,
     index_table,

@@ -1,6 +1,6 @@
 """Self-controlled case series (SCCS) of one exposure and several outcomes.
 
-For each outcome, in the database (`analyses.sccs_data`): the cases (persons with the outcome in
+For each outcome, in the database (`analyses.sccs.extraction`): the cases (persons with the outcome in
 an observation period) with their observation bounds, event days, first-ever event, birth date
 and exposure eras. In Python (`offlabel.stats`): the study population (washout, study period,
 ages, first outcome only), the interval table (windows, age, season), the conditional Poisson
@@ -45,7 +45,7 @@ from contextlib import ExitStack
 
 import numpy as np
 
-from offlabel.analyses.sccs_data import SccsExtraction
+from offlabel.analyses.sccs.extraction import SccsExtraction
 from offlabel.drug_utilisation._intervals import to_day
 from offlabel.errors import ConvergenceError, SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
