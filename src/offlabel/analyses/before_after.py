@@ -43,7 +43,7 @@ from offlabel.analyses.characteristics import summarise_table_one
 from offlabel.drug_utilisation._common import temp_table
 from offlabel.drug_utilisation._intervals import epoch, observation_days
 from offlabel.drug_utilisation.ddd import who_ddd
-from offlabel.drug_utilisation.dose import add_daily_dose, add_ddd
+from offlabel.drug_utilisation.dose import add_daily_dose, add_ddd_by_ingredient
 from offlabel.errors import SpecError
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
 from offlabel.results.secondary import small
@@ -176,7 +176,8 @@ def person_table(context, settings, labels: list[str], reference: str) -> tuple[
                              "of study-drug collections in follow-up outside every stratum and were left out.")
             table_one = summarise_table_one(context, stratified, settings.characteristics, cohort_name=settings.cohort,
                                             strata_name="collection_stratum", labels=labels, reference=reference)
-            with temp_table(cdm, _dispensings(context, settings, stratified)) as dispensings:
+            with temp_table(cdm, _windowed(context, settings, stratified)) as windowed, \
+                    temp_table(cdm, _dispensings(context, settings, windowed)) as dispensings:
                 ddd = _window_sums(context, settings, dispensings)
                 groups = ibis.memtable({"drug_group": list(settings.drug_groups)})
                 grid = stratified.cross_join(groups)
@@ -208,20 +209,40 @@ def _strata(context, settings, persons: ir.Table) -> ir.Table:
     return p.filter(p.stratum.notnull())
 
 
-def _dispensings(context, settings, persons: ir.Table) -> ir.Table:
-    """_pid, _group, rel_day, ddd: every dispensing (per ingredient) of each drug group in the windows."""
+def _windowed(context, settings, persons: ir.Table) -> ir.Table:
+    """The drug_exposure rows of any drug group dispensed to the persons in their windows, with _pid,
+    _index and _start (epoch days): one scan of drug_exposure that every ingredient below reads from."""
+    ids = sorted({i for g in settings.drug_groups for i in context.concept_sets[g].concept_ids})
+    de = context.cdm.table("drug_exposure")
+    de = de.filter(de.drug_concept_id.isin(ids) if ids else ibis.literal(False))
+    de = de.mutate(_start=epoch(de.drug_exposure_start_date), _p=de.person_id.cast("int64"))
+    p = persons.select(_pid=persons.person_id, _index=persons.index_day)
+    j = de.join(p, de._p == p._pid)
+    return j.filter((j._start >= j._index - settings.lookback_days)
+                    & (j._start <= j._index + settings.followup_days - 1)).drop("_p")
+
+
+def _dispensings(context, settings, windowed: ir.Table) -> ir.Table:
+    """_pid, _group, rel_day, ddd: every dispensing (per ingredient) of each drug group in the windows,
+    in one query: the groups' drugs as a small (group, drug) table, the daily dose of every ingredient
+    (`add_daily_dose` with several ingredients) and its WHO DDD (`add_ddd_by_ingredient`)."""
     cdm = context.cdm
-    parts = []
+    members, atc_codes = [], {}
     for group in settings.drug_groups:
         ids = list(context.concept_sets[group].concept_ids)
         if not ids:
             context.warn(f"before/after {settings.analysis_id}: concept set '{group}' has no concepts; its DDD are 0.")
             continue
-        for ingredient, atc in sorted(ingredient_atc_codes(context, settings.analysis_id, group, ids).items()):
-            parts.append(_ingredient_ddd(cdm, persons, ids, ingredient, atc, group, settings))
-    if not parts:
+        members += [(group, int(i)) for i in ids]
+        atc_codes |= ingredient_atc_codes(context, settings.analysis_id, group, ids)
+    if not atc_codes:  # no drug of any group has a drug_strength row
         return ibis.memtable({"_pid": [0], "_group": [""], "rel_day": [0], "ddd": [0.0]}).limit(0)
-    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    groups = ibis.memtable({"_group": [m[0] for m in members], "_member": [m[1] for m in members]},
+                           schema={"_group": "string", "_member": "int64"})
+    j = windowed.join(groups, windowed.drug_concept_id.cast("int64") == groups._member)
+    x = add_ddd_by_ingredient(cdm, add_daily_dose(cdm, j, sorted(atc_codes)), atc_codes)
+    return x.select(_pid=x._pid, _group=x._group, rel_day=(x._start - x._index).cast("int64"),
+                    ddd=(x.daily_dose_ddd * x.days).cast("float64"))
 
 
 def _window_sums(context, settings, u: ir.Table) -> ir.Table:
@@ -239,27 +260,6 @@ def _window_sums(context, settings, u: ir.Table) -> ir.Table:
     zero = ibis.literal(0, "int64")
     return u.group_by(["_pid", "_group"]).aggregate(
         ddd_before=ibis.ifelse(before, ddd, zero).sum(), ddd_after=ibis.ifelse(after, ddd, zero).sum())
-
-
-def _ingredient_ddd(cdm, persons, ids, ingredient: int, atc: str | None, group: str, settings) -> ir.Table:
-    """Dispensings of the group's drugs with `ingredient`, of cohort persons in the windows: _pid, _group, rel_day, ddd."""
-    ds = cdm.table("drug_strength")
-    with_ingredient = ds.filter(ds.ingredient_concept_id == ingredient).select(_d=ds.drug_concept_id.cast("int64"))
-    de = cdm.table("drug_exposure")
-    de = de.filter(de.drug_concept_id.isin(ids))
-    de = de.semi_join(with_ingredient, de.drug_concept_id.cast("int64") == with_ingredient._d)
-    p = persons.select(_pid=persons.person_id, _index=persons.index_day)
-    de = de.mutate(_start=epoch(de.drug_exposure_start_date), _p=de.person_id.cast("int64"))
-    j = de.join(p, de._p == p._pid)
-    j = j.filter((j._start >= j._index - settings.lookback_days) & (j._start <= j._index + settings.followup_days - 1))
-    x = add_daily_dose(cdm, j, ingredient)
-    if atc is not None:
-        x = add_ddd(cdm, x, atc)
-        ddd = x.daily_dose_ddd * x.days
-    else:
-        ddd = ibis.null("float64")
-    return x.select(_pid=x._pid, _group=ibis.literal(group), rel_day=(x._start - x._index).cast("int64"),
-                    ddd=ddd.cast("float64"))
 
 
 def ingredient_atc_codes(context, analysis_id: str, group: str, ids: list[int]) -> dict[int, str | None]:

@@ -1,7 +1,9 @@
 """How often each concept set is recorded (as CodelistGenerator's `summariseCodeUse()`).
 
 Counts records and persons per concept set, overall and per standard concept, overall and
-by calendar year, over every event table. One aggregate query per grouping, in the database.
+by calendar year, over every event table. In the database, in one pass: each event table is
+read once for the concepts of all the sets (tagged with their set), the tagged records are kept
+in a temporary table and each grouping is one aggregate query over it.
 """
 
 from __future__ import annotations
@@ -10,27 +12,35 @@ import ibis
 
 from offlabel.cdm.domains import EVENT_TABLES
 from offlabel.cdm.vocabulary import concept_names
+from offlabel.drug_utilisation._common import temp_table
 from offlabel.results import SummarisedResult
 
 
 def run(context, settings) -> SummarisedResult:
     cdm = context.cdm
     names = settings.concept_sets or list(context.concept_sets)
+    members = [(name, int(i)) for name in names for i in context.concept_sets[name].concept_ids]
+    labels = concept_names(cdm, sorted({i for _, i in members})) if settings.by_concept else {}
+    keys = [[]] + ([["concept_id", "domain_id"]] if settings.by_concept else [])
+    stratas = [None, "year"] if settings.by_year else [None]
+    counts = {}  # (keys, strata) -> {codelist: [aggregate rows sorted by their keys]}
+    with temp_table(cdm, _records(context, members, settings)) as records:
+        for by_keys in keys:
+            for strata in stratas:
+                by = by_keys + ([strata] if strata else [])
+                agg = records.group_by(["codelist", *by]).aggregate(
+                    record_count=records.count(), person_count=records.person_id.nunique())
+                found = {}
+                for r in agg.to_pyarrow().to_pylist():
+                    found.setdefault(r["codelist"], []).append(r)
+                for rs in found.values():
+                    rs.sort(key=lambda r: tuple(str(r[k]) for k in by))
+                counts[(tuple(by_keys), strata)] = found
     rows = []
     for name in names:
-        ids = list(context.concept_sets[name].concept_ids)
-        records = _records(context, ids, settings)
-        labels = concept_names(cdm, ids) if settings.by_concept else {}
-        groupings = [([], None)]
-        if settings.by_concept:
-            groupings.append((["concept_id", "domain_id"], "concept"))
-        stratas = [None, "year"] if settings.by_year else [None]
-        for keys, _ in groupings:
+        for by_keys in keys:
             for strata in stratas:
-                by = keys + ([strata] if strata else [])
-                agg = (records.group_by(by) if by else records).aggregate(
-                    record_count=records.count(), person_count=records.person_id.nunique())
-                for r in sorted(agg.to_pyarrow().to_pylist(), key=lambda r: tuple(str(r[k]) for k in by)):
+                for r in counts[(tuple(by_keys), strata)].get(name, []):
                     concept = r.get("concept_id")
                     for estimate in ("record_count", "person_count"):
                         rows.append({
@@ -48,9 +58,13 @@ def run(context, settings) -> SummarisedResult:
     return SummarisedResult.from_rows(rows, settings={1: context.settings(settings, "summarise_code_use")})
 
 
-def _records(context, ids: list[int], settings):
-    """Every record of the concepts, from every event table: person, concept, domain, year."""
+def _records(context, members: list[tuple[str, int]], settings):
+    """Every record of the sets' concepts, from every event table: codelist, person, concept, domain, year
+    (a record of a concept in two sets counts in both)."""
     cdm = context.cdm
+    sets = ibis.memtable({"codelist": [m[0] for m in members], "_member": [m[1] for m in members]},
+                         schema={"codelist": "string", "_member": "int64"})
+    ids = sorted({i for _, i in members})
     parts = []
     for domain, spec in EVENT_TABLES.items():
         if not cdm.has_table(spec.table):
@@ -66,7 +80,8 @@ def _records(context, ids: list[int], settings):
             keep.append(date >= ibis.literal(settings.start_date))
         if settings.end_date:
             keep.append(date <= ibis.literal(settings.end_date))
-        parts.append(t.filter(*keep).select(
+        t = t.filter(*keep).select(
             person_id=t.person_id.cast("int64"), concept_id=t[spec.concept_id].cast("int64"),
-            domain_id=ibis.literal(domain), year=date.year().cast("int64")))
+            domain_id=ibis.literal(domain), year=date.year().cast("int64"))
+        parts.append(t.join(sets, t.concept_id == sets._member).drop("_member"))
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]

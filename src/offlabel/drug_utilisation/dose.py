@@ -19,6 +19,8 @@ All in the database (Ibis); one summary query leaves it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
@@ -50,16 +52,22 @@ def ingredient_exposures(cdm, ingredient_concept_id: int) -> ir.Table:
     return j.drop("_drug")
 
 
-def add_daily_dose(cdm, exposures: ir.Table, ingredient_concept_id: int) -> ir.Table:
+def add_daily_dose(cdm, exposures: ir.Table, ingredient_concept_id: int | Sequence[int]) -> ir.Table:
     """`exposures` (drug_exposure rows) with days, formula_name, unit and daily_dose added.
 
     exposures needs drug_concept_id, drug_exposure_start_date, drug_exposure_end_date,
     quantity and, if the CDM has it, days_supply. Rows without a drug_strength entry for
     the ingredient keep a missing dose (formula_name missing).
+
+    Given several ingredients, an exposure gets one row per ingredient of its drug among them, with
+    `ingredient_concept_id` (exposures of none of them are dropped): a combination product's doses
+    of all its ingredients in one query.
     """
+    several = not isinstance(ingredient_concept_id, int)
+    ids = [int(i) for i in ingredient_concept_id] if several else [ingredient_concept_id]
     ds = cdm.table("drug_strength")
-    ds = ds.filter(ds.ingredient_concept_id == ingredient_concept_id).select(
-        _ds_drug=ds.drug_concept_id.cast("int64"),
+    ds = ds.filter(ds.ingredient_concept_id.isin(ids)).select(
+        _ds_drug=ds.drug_concept_id.cast("int64"), _ds_ingredient=ds.ingredient_concept_id.cast("int64"),
         amount_value=ds.amount_value.cast("float64"), amount_unit=ds.amount_unit_concept_id.cast("int64"),
         numerator_value=ds.numerator_value.cast("float64"), numerator_unit=ds.numerator_unit_concept_id.cast("int64"),
         denominator_value=ds.denominator_value.cast("float64"),
@@ -71,7 +79,7 @@ def add_daily_dose(cdm, exposures: ir.Table, ingredient_concept_id: int) -> ir.T
     else:
         days = span
     x = x.mutate(days=days.cast("int64"), _quantity=x.quantity.cast("float64"), _drug=x.drug_concept_id.cast("int64"))
-    j = x.left_join(ds, x._drug == ds._ds_drug)
+    j = (x.join if several else x.left_join)(ds, x._drug == ds._ds_drug)
     amount_factor = _factor(j.amount_unit)
     numerator_factor = _factor(j.numerator_unit)
     amount = j.amount_value * amount_factor
@@ -96,7 +104,9 @@ def add_daily_dose(cdm, exposures: ir.Table, ingredient_concept_id: int) -> ir.T
         else_=ibis.null("float64"))
     dose = ibis.ifelse(invalid.fill_null(False) | unit.isnull(), ibis.null("float64"), dose)
     out = j.mutate(formula_name=formula, unit=unit, daily_dose=dose)
-    return out.drop("_quantity", "_drug", "_ds_drug", "amount_value", "amount_unit", "numerator_value",
+    if several:
+        out = out.mutate(ingredient_concept_id=out._ds_ingredient)
+    return out.drop("_quantity", "_drug", "_ds_drug", "_ds_ingredient", "amount_value", "amount_unit", "numerator_value",
                     "numerator_unit", "denominator_value", "denominator_unit")
 
 
@@ -114,24 +124,50 @@ def add_ddd(cdm, dosed: ir.Table, atc_code: str, route: str | None = None) -> ir
     route: "O" or "P" when the ATC code has DDDs for several routes; if None it is taken
     from the drug concept's name (injections, syringes, infusions, pens: P; else O).
     """
-    routes = sorted(_ddd_rows("atc_code", atc_code, None).route.unique())
+    x = _with_route(cdm, dosed, route)
+    per_ddd = []
+    for _, r, unit, value in _ddd_divisors(atc_code):
+        per_ddd.append(((x.route == r) & (x.unit == unit), x.daily_dose / value))
+    return x.mutate(daily_dose_ddd=ibis.cases(*per_ddd, else_=ibis.null("float64"))).drop("_drug", "_cid", "_cname")
+
+
+def add_ddd_by_ingredient(cdm, dosed: ir.Table, atc_codes: dict[int, str | None]) -> ir.Table:
+    """`add_ddd` for a table from `add_daily_dose` with several ingredients: each row's DDD is that of
+    its ingredient's ATC code in `atc_codes` ({ingredient_concept_id: code}; None or absent: no DDD).
+    One join with a small table of divisors instead of one query per ingredient."""
+    rows = [(ing, *d) for ing, code in sorted(atc_codes.items()) if code for d in _ddd_divisors(code)]
+    divisors = ibis.memtable({"_ing": [r[0] for r in rows], "_route": [r[2] for r in rows],
+                              "_unit": [r[3] for r in rows], "_per": [float(r[4]) for r in rows]},
+                             schema={"_ing": "int64", "_route": "string", "_unit": "string", "_per": "float64"})
+    x = _with_route(cdm, dosed, None)
+    x = x.left_join(divisors, (x.ingredient_concept_id == divisors._ing) & (x.route == divisors._route)
+                    & (x.unit == divisors._unit))
+    return x.mutate(daily_dose_ddd=x.daily_dose / x._per).drop("_drug", "_cid", "_cname", "_ing", "_route",
+                                                               "_unit", "_per")
+
+
+def _with_route(cdm, dosed: ir.Table, route: str | None) -> ir.Table:
     concept = cdm.table("concept").select(_cid=lambda c: c.concept_id.cast("int64"), _cname=lambda c: c.concept_name)
     x = dosed.mutate(_drug=dosed.drug_concept_id.cast("int64"))
     x = x.left_join(concept, x._drug == concept._cid)
     name = x._cname.lower()
     inferred = ibis.ifelse(ibis.or_(*[name.contains(w) for w in _PARENTERAL]), "P", "O")
-    x = x.mutate(route=ibis.literal(route.upper()) if route else inferred)
-    ddd = {r: ddd_mg(atc_code, r) for r in routes}
-    per_ddd = []
-    for r, (value, unit) in ddd.items():
+    return x.mutate(route=ibis.literal(route.upper()) if route else inferred)
+
+
+def _ddd_divisors(atc_code: str) -> list[tuple[str, str, str, float]]:
+    """[(atc, route, unit of the daily dose, what it is divided by to give DDDs)] of an ATC code."""
+    out = []
+    for r in sorted(_ddd_rows("atc_code", atc_code, None).route.unique()):
+        value, unit = ddd_mg(atc_code, r)
         if unit == "mg":
-            per_ddd.append(((x.route == r) & (x.unit == "milligram"), x.daily_dose / value))
+            out.append((atc_code, r, "milligram", value))
         elif unit == "MU":
-            per_ddd.append(((x.route == r) & (x.unit == "million international unit"), x.daily_dose / value))
-            per_ddd.append(((x.route == r) & (x.unit == "international unit"), x.daily_dose / (value * 1e6)))
-    if not per_ddd:
+            out += [(atc_code, r, "million international unit", value),
+                    (atc_code, r, "international unit", value * 1e6)]
+    if not out:
         raise SpecError(f"The WHO DDD of {atc_code} has a unit offlabel cannot convert doses to.")
-    return x.mutate(daily_dose_ddd=ibis.cases(*per_ddd, else_=ibis.null("float64"))).drop("_drug", "_cid", "_cname")
+    return out
 
 
 def summarise_dose_coverage(cdm, ingredient_concept_id: int, *, ingredient_name: str | None = None,
