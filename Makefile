@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.offlabel-installed
 
-.PHONY: install test test-fast demo docs clean
+.PHONY: install test lint demo docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(STAMP)
 # on PostgreSQL. Without one, the PostgreSQL tests are skipped and the summary says so.
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Pyflakes-level checks (F: undefined names, unused imports; E9: syntax errors).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --isolated --select F,E9 src tests benchmarks
 
 demo: $(STAMP)
 	$(VENV)/bin/offlabel demo
