@@ -31,7 +31,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from offlabel.cohorts.events import concept_records
+from offlabel.cohorts.events import tagged_records
 from offlabel.drug_utilisation._common import SEXES, temp_table
 from offlabel.drug_utilisation._intervals import epoch
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
@@ -131,21 +131,26 @@ def _frequencies(context, base: ir.Table, table_one) -> dict:
     prior = base.group_by(["stratum", "prior_observation"]).aggregate(n=base.count())
     out = {"demographics": _pull(demo, ["stratum", "age", "sex", "year"]),
            "prior": _pull(prior, ["stratum", "prior_observation"]), "covariates": {}}
-    parts = []
-    for g, cov in enumerate(table_one.covariates):
-        for name in cov.concept_sets:
-            ids = context.concept_sets[name].concept_ids
-            rec = concept_records(context.cdm, ids, name=name)
-            rec = rec.select(_rp=rec.person_id, _rd=epoch(rec.start_date))
-            j = base.join(rec, (base.person_id == rec._rp) & (rec._rd >= base.obs_start) & (rec._rd <= base.obs_end))
-            offset = j._rd - j.index_day
-            if cov.window.start is not None:
-                j = j.filter(offset >= cov.window.start)
-            if cov.window.end is not None:
-                j = j.filter(offset <= cov.window.end)
-            parts.append(j.select(j.stratum, j.person_id, key=ibis.literal(f"{g}:{name}")).distinct())
-    if parts:
-        flagged = ibis.union(*parts, distinct=False)
+    keys = {f"{g}:{name}": context.concept_sets[name].concept_ids
+            for g, cov in enumerate(table_one.covariates) for name in cov.concept_sets}
+    windows = {f"{g}:{name}": cov.window for g, cov in enumerate(table_one.covariates) for name in cov.concept_sets}
+    if keys:
+        # One pass over each event table for every covariate; each covariate's window is a condition
+        # on its key (offset from index, inside the observation period of the index).
+        rec = tagged_records(context.cdm, keys)
+        rec = rec.select(key=rec.key, _rp=rec.person_id, _rd=epoch(rec.start_date))
+        j = base.join(rec, (base.person_id == rec._rp) & (rec._rd >= base.obs_start) & (rec._rd <= base.obs_end))
+        offset = j._rd - j.index_day
+        in_window = []
+        for key, w in windows.items():
+            cond = j.key == key
+            if w.start is not None:
+                cond &= offset >= w.start
+            if w.end is not None:
+                cond &= offset <= w.end
+            in_window.append(cond)
+        j = j.filter(ibis.or_(*in_window))
+        flagged = j.select(j.stratum, j.person_id, j.key).distinct()
         counts = flagged.group_by(["stratum", "key"]).aggregate(n=flagged.count())
         out["covariates"] = {(r["stratum"], r["key"]): int(r["n"]) for r in _pull(counts, ["stratum", "key"])}
     return out

@@ -55,12 +55,14 @@ class ResolvedConceptSet:
 
 
 def resolve_concept_sets(cdm, concept_sets: dict[str, list[ConceptSetItem]]) -> dict[str, ResolvedConceptSet]:
-    """Resolve every concept set; unknown codes of all sets are reported in one error."""
+    """Resolve every concept set; unknown codes of all sets are reported in one error. The vocabulary
+    is read a fixed number of times for all the sets together (`_Lookup`), not once per set."""
+    lookup = _Lookup(cdm, [it for items in concept_sets.values() for it in items])
     unknown: list[str] = []
     resolved = {}
     for name, items in concept_sets.items():
         try:
-            resolved[name] = resolve_concept_set(cdm, name, items)
+            resolved[name] = resolve_concept_set(cdm, name, items, lookup=lookup)
         except VocabularyError as e:
             unknown.append(str(e))
     if unknown:
@@ -68,32 +70,21 @@ def resolve_concept_sets(cdm, concept_sets: dict[str, list[ConceptSetItem]]) -> 
     return resolved
 
 
-def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem]) -> ResolvedConceptSet:
-    concept = cdm.table("concept")
-    starts, problems = _starting_concepts(cdm, concept, items)  # item index -> [(id, standard_concept)]
-    has_ancestor = cdm.has_table("concept_ancestor") and _nonempty(cdm.table("concept_ancestor"))
+def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem], *, lookup: _Lookup | None = None
+                        ) -> ResolvedConceptSet:
+    lookup = lookup or _Lookup(cdm, items)
+    starts, problems = lookup.starting_concepts(items)  # item index -> [(id, standard_concept)]
     warnings: list[str] = []
-    if not has_ancestor and any(i.include_descendants for i in items):
+    if not lookup.has_ancestor and any(i.include_descendants for i in items):
         warnings.append(f"concept set '{name}': the CDM's CONCEPT_ANCESTOR table is empty, so descendants "
                         "could not be added; only the named concepts are used.")
 
     per_item: list[set[int]] = []
     for idx, item in enumerate(items):
-        standard: set[int] = set()
-        to_map: list[int] = []
-        to_expand: list[int] = []
-        for cid, std in starts[idx]:
-            if std == "S":
-                standard.add(cid)
-            elif std == "C":
-                to_expand.append(cid)  # a classification (ATC) stands for its standard descendants
-            else:
-                to_map.append(cid)
-        if to_map:
-            standard |= _maps_to(cdm, to_map)
-        if has_ancestor and (item.include_descendants or to_expand):
-            roots = list(standard | set(to_expand)) if item.include_descendants else to_expand
-            standard |= _descendants(cdm, roots)
+        standard, to_expand = _split(starts[idx], lookup)
+        if lookup.has_ancestor and (item.include_descendants or to_expand):
+            roots = standard | set(to_expand) if item.include_descendants else set(to_expand)
+            standard |= lookup.descendants(roots)
         if not standard:
             if starts[idx]:
                 warnings.append(f"concept set '{name}': {item.label} maps to no standard concept; it adds nothing.")
@@ -119,47 +110,91 @@ def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem]) -> Resolved
     )
 
 
-def _starting_concepts(cdm, concept, items) -> tuple[dict[int, list[tuple[int, str | None]]], list[str]]:
-    """Look up every item's concept row, in one query for codes and one for ids; and the problems."""
-    out: dict[int, list[tuple[int, str | None]]] = {i: [] for i in range(len(items))}
-    problems = []
-    by_code = [(i, it) for i, it in enumerate(items) if it.code is not None]
-    by_id = [(i, it) for i, it in enumerate(items) if it.code is None]
+def _split(starts: list[tuple[int, str | None]], lookup: _Lookup) -> tuple[set[int], list[int]]:
+    """(the standard concepts an item's starting concepts stand for, the classification concepts among
+    them): a standard concept for itself, a source code for what it 'Maps to'."""
+    standard: set[int] = set()
+    to_expand: list[int] = []
+    for cid, std in starts:
+        if std == "S":
+            standard.add(cid)
+        elif std == "C":
+            to_expand.append(cid)  # a classification (ATC) stands for its standard descendants
+        else:
+            standard |= lookup.maps_to([cid])
+    return standard, to_expand
 
-    if by_code:
-        wanted = {}
-        for i, it in by_code:
-            vocabs = VOCABULARY_ALIASES.get(it.vocabulary.upper(), (it.vocabulary,))
-            wanted[i] = (vocabs, str(it.code).strip())
-        codes = sorted({c for _, c in wanted.values()})
-        vocabs = sorted({v for vs, _ in wanted.values() for v in vs})
-        rows = (concept.filter(concept.concept_code.isin(codes), concept.vocabulary_id.isin(vocabs))
-                .select("concept_id", "concept_code", "vocabulary_id", "standard_concept")
-                .to_pyarrow().to_pylist())
-        for i, (vs, code) in wanted.items():
-            for v in vs:  # first vocabulary of the alias list that knows the code
-                hits = [r for r in rows if r["vocabulary_id"] == v and r["concept_code"] == code]
-                if hits:
-                    out[i] = [(r["concept_id"], r["standard_concept"]) for r in hits]
-                    break
-            else:
-                problems.append(f"{items[i].vocabulary} code {code}")
 
-    if by_id:
-        ids = sorted({it.concept_id for _, it in by_id})
-        rows = (concept.filter(concept.concept_id.isin(ids))
-                .select("concept_id", "standard_concept").to_pyarrow().to_pylist())
-        found = {r["concept_id"]: r["standard_concept"] for r in rows}
-        for i, it in by_id:
-            if it.concept_id in found:
-                out[i] = [(it.concept_id, found[it.concept_id])]
+class _Lookup:
+    """The vocabulary rows that resolving `items` needs, read in four queries whatever their number:
+    the concepts of their codes and of their ids, 'Maps to' of the source concepts among them, and the
+    standard descendants of every concept an item expands (a classification, or an item with
+    include_descendants)."""
+
+    def __init__(self, cdm, items: list[ConceptSetItem]):
+        self.has_ancestor = cdm.has_table("concept_ancestor") and _nonempty(cdm.table("concept_ancestor"))
+        self._code_rows, self._id_rows = _concept_rows(cdm, items)
+        starts, _ = self.starting_concepts(items)
+        sources = sorted({c for found in starts.values() for c, std in found if std not in ("S", "C")})
+        self._maps = _maps_to(cdm, sources)
+        roots: set[int] = set()
+        for idx, item in enumerate(items):
+            standard, to_expand = _split(starts[idx], self)
+            roots |= set(to_expand) | (standard if item.include_descendants else set())
+        self._descendants = _descendants(cdm, sorted(roots)) if self.has_ancestor else {}
+
+    def starting_concepts(self, items) -> tuple[dict[int, list[tuple[int, str | None]]], list[str]]:
+        """Every item's concept rows [(concept_id, standard_concept)] by item index, and the problems."""
+        out: dict[int, list[tuple[int, str | None]]] = {i: [] for i in range(len(items))}
+        problems = []
+        for i, it in enumerate(items):
+            if it.code is not None:
+                code = str(it.code).strip()
+                for v in VOCABULARY_ALIASES.get(it.vocabulary.upper(), (it.vocabulary,)):
+                    hits = self._code_rows.get((v, code))  # the first vocabulary of the alias list that knows it
+                    if hits:
+                        out[i] = hits
+                        break
+                else:
+                    problems.append(f"{it.vocabulary} code {code}")
+            elif it.concept_id in self._id_rows:
+                out[i] = [(it.concept_id, self._id_rows[it.concept_id])]
             else:
                 problems.append(f"concept id {it.concept_id}")
+        if problems:
+            problems = [(f"it names codes that the CDM's vocabulary does not have: {', '.join(problems)}. Check the "
+                         "spelling and the vocabulary name, or load a vocabulary (from ATHENA) that contains them")]
+        return out, problems
 
-    if problems:
-        problems = [(f"it names codes that the CDM's vocabulary does not have: {', '.join(problems)}. Check the "
-                     "spelling and the vocabulary name, or load a vocabulary (from ATHENA) that contains them")]
-    return out, problems
+    def maps_to(self, concept_ids) -> set[int]:
+        return set().union(*[self._maps.get(c, set()) for c in concept_ids])
+
+    def descendants(self, concept_ids) -> set[int]:
+        return set().union(*[self._descendants.get(c, set()) for c in concept_ids])
+
+
+def _concept_rows(cdm, items) -> tuple[dict[tuple[str, str], list[tuple[int, str | None]]], dict[int, str | None]]:
+    """The CONCEPT rows the items name: {(vocabulary_id, code): [(concept_id, standard_concept)]} and
+    {concept_id: standard_concept}, in one query for codes and one for ids."""
+    concept = cdm.table("concept")
+    by_code: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+    codes = sorted({str(it.code).strip() for it in items if it.code is not None})
+    if codes:
+        vocabs = sorted({v for it in items if it.code is not None
+                         for v in VOCABULARY_ALIASES.get(it.vocabulary.upper(), (it.vocabulary,))})
+        rows = (concept.filter(concept.concept_code.isin(codes), concept.vocabulary_id.isin(vocabs))
+                .select("concept_id", "concept_code", "vocabulary_id", "standard_concept")
+                .order_by("concept_id").to_pyarrow().to_pylist())
+        for r in rows:
+            by_code.setdefault((r["vocabulary_id"], r["concept_code"]), []).append(
+                (r["concept_id"], r["standard_concept"]))
+    by_id: dict[int, str | None] = {}
+    ids = sorted({it.concept_id for it in items if it.code is None})
+    if ids:
+        rows = (concept.filter(concept.concept_id.isin(ids))
+                .select("concept_id", "standard_concept").to_pyarrow().to_pylist())
+        by_id = {r["concept_id"]: r["standard_concept"] for r in rows}
+    return by_code, by_id
 
 
 def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tuple[set[int], list[str], list[str]]:
@@ -237,29 +272,39 @@ def _records_per_drug(cdm, concept_ids: list[int]) -> dict[int, int]:
     return {r["_drug"]: int(r["n"]) for r in counts.to_pyarrow().to_pylist()}
 
 
-def _maps_to(cdm, concept_ids: list[int]) -> set[int]:
-    if not cdm.has_table("concept_relationship"):
-        return set()
+def _maps_to(cdm, concept_ids: list[int]) -> dict[int, set[int]]:
+    """{source concept: the standard concepts it 'Maps to'}."""
+    if not concept_ids or not cdm.has_table("concept_relationship"):
+        return {}
     rel = cdm.table("concept_relationship")
     concept = cdm.table("concept")
     q = (rel.filter(rel.concept_id_1.isin(concept_ids), rel.relationship_id == "Maps to",
                     rel.invalid_reason.isnull())
          .join(concept, rel.concept_id_2 == concept.concept_id)
          .filter(concept.standard_concept == "S")
-         .select(concept_id=concept.concept_id).distinct())
-    return set(q.to_pyarrow().column("concept_id").to_pylist())
+         .select(source=rel.concept_id_1, target=concept.concept_id).distinct())
+    return _pairs(q, "source", "target")
 
 
-def _descendants(cdm, concept_ids: list[int]) -> set[int]:
+def _descendants(cdm, concept_ids: list[int]) -> dict[int, set[int]]:
+    """{concept: its standard descendants (itself too, if standard, as CONCEPT_ANCESTOR has it)}."""
     if not concept_ids:
-        return set()
+        return {}
     ca = cdm.table("concept_ancestor")
     concept = cdm.table("concept")
     q = (ca.filter(ca.ancestor_concept_id.isin(concept_ids))
          .join(concept, ca.descendant_concept_id == concept.concept_id)
          .filter(concept.standard_concept == "S")
-         .select(concept_id=concept.concept_id).distinct())
-    return set(q.to_pyarrow().column("concept_id").to_pylist())
+         .select(ancestor=ca.ancestor_concept_id, descendant=concept.concept_id).distinct())
+    return _pairs(q, "ancestor", "descendant")
+
+
+def _pairs(q, key: str, value: str) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    t = q.to_pyarrow()
+    for k, v in zip(t.column(key).to_pylist(), t.column(value).to_pylist()):
+        out.setdefault(int(k), set()).add(int(v))
+    return out
 
 
 def _nonempty(table) -> bool:
