@@ -176,8 +176,8 @@ def person_table(context, settings, labels: list[str], reference: str) -> tuple[
                              "of study-drug collections in follow-up outside every stratum and were left out.")
             table_one = summarise_table_one(context, stratified, settings.characteristics, cohort_name=settings.cohort,
                                             strata_name="collection_stratum", labels=labels, reference=reference)
-            with temp_table(cdm, _windowed(context, settings, stratified)) as windowed, \
-                    temp_table(cdm, _dispensings(context, settings, windowed)) as dispensings:
+            with temp_table(cdm, _dispensings(context, settings, _windowed(context, settings, stratified))) \
+                    as dispensings:
                 ddd = _window_sums(context, settings, dispensings)
                 groups = ibis.memtable({"drug_group": list(settings.drug_groups)})
                 grid = stratified.cross_join(groups)
@@ -215,7 +215,10 @@ def _windowed(context, settings, persons: ir.Table) -> ir.Table:
     ids = sorted({i for g in settings.drug_groups for i in context.concept_sets[g].concept_ids})
     de = context.cdm.table("drug_exposure")
     de = de.filter(de.drug_concept_id.isin(ids) if ids else ibis.literal(False))
-    de = de.mutate(_start=epoch(de.drug_exposure_start_date), _p=de.person_id.cast("int64"))
+    # Only the columns the daily dose needs: every later step carries them along.
+    keep = [c for c in ("drug_concept_id", "drug_exposure_start_date", "drug_exposure_end_date", "quantity",
+                        "days_supply") if c in de.columns]
+    de = de.select(*keep, _start=epoch(de.drug_exposure_start_date), _p=de.person_id.cast("int64"))
     p = persons.select(_pid=persons.person_id, _index=persons.index_day)
     j = de.join(p, de._p == p._pid)
     return j.filter((j._start >= j._index - settings.lookback_days)
@@ -227,14 +230,17 @@ def _dispensings(context, settings, windowed: ir.Table) -> ir.Table:
     in one query: the groups' drugs as a small (group, drug) table, the daily dose of every ingredient
     (`add_daily_dose` with several ingredients) and its WHO DDD (`add_ddd_by_ingredient`)."""
     cdm = context.cdm
-    members, atc_codes = [], {}
+    members, drug_sets = [], {}
     for group in settings.drug_groups:
         ids = list(context.concept_sets[group].concept_ids)
         if not ids:
             context.warn(f"before/after {settings.analysis_id}: concept set '{group}' has no concepts; its DDD are 0.")
             continue
         members += [(group, int(i)) for i in ids]
-        atc_codes |= ingredient_atc_codes(context, settings.analysis_id, group, ids)
+        drug_sets[group] = ids
+    atc_codes = {}
+    for codes in ingredient_atc_codes(context, settings.analysis_id, drug_sets).values():
+        atc_codes |= codes
     if not atc_codes:  # no drug of any group has a drug_strength row
         return ibis.memtable({"_pid": [0], "_group": [""], "rel_day": [0], "ddd": [0.0]}).limit(0)
     groups = ibis.memtable({"_group": [m[0] for m in members], "_member": [m[1] for m in members]},
@@ -262,35 +268,47 @@ def _window_sums(context, settings, u: ir.Table) -> ir.Table:
         ddd_before=ibis.ifelse(before, ddd, zero).sum(), ddd_after=ibis.ifelse(after, ddd, zero).sum())
 
 
-def ingredient_atc_codes(context, analysis_id: str, group: str, ids: list[int]) -> dict[int, str | None]:
-    """{ingredient concept id: ATC code with a shipped WHO DDD (or None)} of the drugs `ids` of concept set
-    `group` (their DRUG_STRENGTH ingredients); what is missing is reported with context.warn."""
+def ingredient_atc_codes(context, analysis_id: str, groups: dict[str, list[int]]) -> dict[str, dict[int, str | None]]:
+    """{group: {ingredient concept id: ATC code with a shipped WHO DDD (or None)}} of the drugs of each
+    concept set in `groups` ({name: drug concept ids}; their DRUG_STRENGTH ingredients), in three
+    queries for all the groups; what is missing is reported with context.warn."""
     cdm = context.cdm
+    every = sorted({int(i) for ids in groups.values() for i in ids})
     ds = cdm.table("drug_strength")
-    found_ing = ds.filter(ds.drug_concept_id.isin(ids)).select(ing=ds.ingredient_concept_id.cast("int64")).distinct()
-    ingredients = sorted(int(r["ing"]) for r in found_ing.to_pyarrow().to_pylist() if r["ing"] is not None)
-    if not ingredients:
-        context.warn(f"{analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
-        return {}
+    pairs = ds.filter(ds.drug_concept_id.isin(every) if every else ibis.literal(False)).select(
+        drug=ds.drug_concept_id.cast("int64"), ing=ds.ingredient_concept_id.cast("int64")).distinct()
+    of_drug: dict[int, set[int]] = {}
+    for r in pairs.to_pyarrow().to_pylist():
+        if r["ing"] is not None:
+            of_drug.setdefault(r["drug"], set()).add(r["ing"])
+    ingredients = sorted(set().union(*of_drug.values())) if of_drug else []
     table = who_ddd()
     shipped = {c.upper() for c in table.atc_code}
     by_name = {str(n).lower(): str(c) for n, c in zip(table.ingredient, table.atc_code)}
-    concept, ca = cdm.table("concept"), cdm.table("concept_ancestor")
-    atc = concept.filter(concept.vocabulary_id == "ATC").select(_a=concept.concept_id.cast("int64"), code=concept.concept_code)
-    links = ca.filter(ca.descendant_concept_id.isin(ingredients)).select(
-        ing=ca.descendant_concept_id.cast("int64"), _a=ca.ancestor_concept_id.cast("int64"))
     found: dict[int, list[str]] = {}
-    for r in links.join(atc, "_a").select("ing", "code").to_pyarrow().to_pylist():
-        found.setdefault(r["ing"], []).append(str(r["code"]).upper())
-    names = concept.filter(concept.concept_id.isin(ingredients)).select(
-        ing=concept.concept_id.cast("int64"), name=concept.concept_name).to_pyarrow().to_pylist()
-    names = {r["ing"]: str(r["name"]).lower() for r in names}
-    out: dict[int, str | None] = {}
-    for ing in ingredients:
-        codes = sorted(c for c in found.get(ing, []) if c in shipped)
-        code = codes[0] if codes else by_name.get(names.get(ing, ""))
-        if code is None:
-            context.warn(f"{analysis_id}: no WHO DDD is shipped for ingredient "
-                         f"{names.get(ing, ing)} ({ing}) of '{group}'; its dispensings count 0 DDD.")
-        out[ing] = code
+    names: dict[int, str] = {}
+    if ingredients:
+        concept, ca = cdm.table("concept"), cdm.table("concept_ancestor")
+        atc = concept.filter(concept.vocabulary_id == "ATC").select(_a=concept.concept_id.cast("int64"),
+                                                                    code=concept.concept_code)
+        links = ca.filter(ca.descendant_concept_id.isin(ingredients)).select(
+            ing=ca.descendant_concept_id.cast("int64"), _a=ca.ancestor_concept_id.cast("int64"))
+        for r in links.join(atc, "_a").select("ing", "code").to_pyarrow().to_pylist():
+            found.setdefault(r["ing"], []).append(str(r["code"]).upper())
+        rows = concept.filter(concept.concept_id.isin(ingredients)).select(
+            ing=concept.concept_id.cast("int64"), name=concept.concept_name).to_pyarrow().to_pylist()
+        names = {r["ing"]: str(r["name"]).lower() for r in rows}
+    out: dict[str, dict[int, str | None]] = {}
+    for group, ids in groups.items():
+        mine = sorted(set().union(*[of_drug.get(int(i), set()) for i in ids]))
+        if not mine:
+            context.warn(f"{analysis_id}: no drug of '{group}' has a drug_strength row; its DDD are 0.")
+        out[group] = {}
+        for ing in mine:
+            codes = sorted(c for c in found.get(ing, []) if c in shipped)
+            code = codes[0] if codes else by_name.get(names.get(ing, ""))
+            if code is None:
+                context.warn(f"{analysis_id}: no WHO DDD is shipped for ingredient "
+                             f"{names.get(ing, ing)} ({ing}) of '{group}'; its dispensings count 0 DDD.")
+            out[group][ing] = code
     return out

@@ -30,7 +30,7 @@ def run(context, settings) -> SummarisedResult:
     if not ids:
         raise EmptyCohortError(f"dose analysis {settings.analysis_id!r}: concept set '{settings.drug}' has no concepts.")
     rows = []
-    ingredients = ingredient_atc_codes(context, settings.analysis_id, settings.drug, ids)
+    ingredients = ingredient_atc_codes(context, settings.analysis_id, {settings.drug: ids})[settings.drug]
     names = concept_names(cdm, list(ingredients) + ids)
     for ingredient, atc in sorted(ingredients.items()):
         frequencies = _frequencies(context, settings, ids, ingredient, atc)

@@ -10,7 +10,8 @@ the small one itself at export).
 
 from __future__ import annotations
 
-from offlabel.cohorts import drug_eras
+from offlabel.cohorts import drug_eras_of_sets
+from offlabel.drug_utilisation._common import temp_table
 from offlabel.drug_utilisation import summarise_add_on_and_switch
 from offlabel.results import SUPPRESSED, SummarisedResult, bind
 from offlabel.results.secondary import complementary_cells
@@ -23,19 +24,25 @@ def run(context, settings) -> SummarisedResult:
         cohort_start_date=cohort.cohort_start_date.cast("date").min())
     persons = index.select(person_id=index.subject_id)
 
-    def eras(name):
-        e = drug_eras(cdm, list(context.concept_sets[name].concept_ids), gap_days=settings.gap_days, persons=persons)
-        return e.select(subject_id=e.person_id, cohort_start_date=e.era_start_date, cohort_end_date=e.era_end_date)
+    names = [settings.drug, *[t for t in settings.treatments if t != settings.drug]]
+    # The eras of the drug and of every treatment from one read of drug_exposure.
+    all_eras = drug_eras_of_sets(cdm, {n: list(context.concept_sets[n].concept_ids) for n in names},
+                                 gap_days=settings.gap_days, persons=persons)
+    with temp_table(cdm, all_eras) as all_eras:
+        def eras(name):
+            e = all_eras.filter(all_eras.concept_set == name)
+            return e.select(subject_id=e.person_id, cohort_start_date=e.era_start_date,
+                            cohort_end_date=e.era_end_date)
 
-    own = eras(settings.drug)
-    j = index.left_join(own, [index.subject_id == own.subject_id, own.cohort_start_date <= index.cohort_start_date,
-                              own.cohort_end_date >= index.cohort_start_date])
-    index_treatment = j.group_by(subject_id=j.subject_id, cohort_start_date=j.cohort_start_date).aggregate(
-        cohort_end_date=j.cohort_end_date.max())
-    index_treatment = index_treatment.mutate(
-        cohort_end_date=index_treatment.cohort_end_date.fill_null(index_treatment.cohort_start_date))
-    result = summarise_add_on_and_switch(cdm, index_treatment, {name: eras(name) for name in settings.treatments},
-                                         cohort_name=settings.cohort, window=tuple(settings.window))
+        own = eras(settings.drug)
+        j = index.left_join(own, [index.subject_id == own.subject_id, own.cohort_start_date <= index.cohort_start_date,
+                                  own.cohort_end_date >= index.cohort_start_date])
+        index_treatment = j.group_by(subject_id=j.subject_id, cohort_start_date=j.cohort_start_date).aggregate(
+            cohort_end_date=j.cohort_end_date.max())
+        index_treatment = index_treatment.mutate(
+            cohort_end_date=index_treatment.cohort_end_date.fill_null(index_treatment.cohort_start_date))
+        result = summarise_add_on_and_switch(cdm, index_treatment, {name: eras(name) for name in settings.treatments},
+                                             cohort_name=settings.cohort, window=tuple(settings.window))
     changes = {r.variable_level: r.estimate_value for r in result.rows
                if r.variable_name == "treatment change" and r.estimate_name == "count"}
     hidden = complementary_cells(changes, context.study.min_cell_count)

@@ -7,7 +7,7 @@ cohort JSON and `build_circe_cohort` runs Circe's own SQL (needs the `duckcdm` p
 
 from offlabel.cohorts.build import Cohort, build_cohort, cohort_hash, cohort_stages
 from offlabel.cohorts.circe import build_circe_cohort, definition_from_circe
-from offlabel.cohorts.eras import collapse, drug_eras
+from offlabel.cohorts.eras import collapse, drug_eras, drug_eras_of_sets
 
 __all__ = ["Cohort", "build_cohort", "build_circe_cohort", "cohort_hash", "cohort_stages", "collapse",
-           "definition_from_circe", "drug_eras"]
+           "definition_from_circe", "drug_eras", "drug_eras_of_sets"]
