@@ -30,32 +30,42 @@ EVENT_TABLES = (
     ("Visit", "visit_occurrence", "visit_concept_id", "visit_start_date"),
 )
 
+# Sets and domains are numbered and grouped by number, not by name: DuckDB's distinct counts are
+# about 40% faster on a small integer key than on a string (offlabel's code_use does the same).
 _RECORDS = "\n    UNION ALL\n".join(
-    f"    SELECT s.codelist, t.person_id, t.{concept} AS concept_id, '{domain}' AS domain_id, year(t.{date}) AS year\n"
+    f"    SELECT s.set_id, t.person_id, t.{concept} AS concept_id, {k} AS domain_no, year(t.{date}) AS year\n"
     f"    FROM cdm.{table} t JOIN sets s ON s.concept_id = t.{concept}"
-    for domain, table, concept, date in EVENT_TABLES)
+    for k, (domain, table, concept, date) in enumerate(EVENT_TABLES))
+
+_DOMAINS = " UNION ALL ".join(f"SELECT {k} AS domain_no, '{d}' AS domain_id" for k, (d, *_) in enumerate(EVENT_TABLES))
 
 _SETS = ", ".join(f"'{s}'" for s in CONCEPT_SETS)
 
 CODE_USE_SQL = f"""
-WITH sets AS (
-    SELECT codelist, concept_id FROM concept_sets WHERE codelist IN ({_SETS})
+WITH names AS (
+    SELECT codelist, row_number() OVER (ORDER BY codelist) AS set_id
+    FROM (SELECT DISTINCT codelist FROM concept_sets WHERE codelist IN ({_SETS}))
 ),
+sets AS (
+    SELECT n.set_id, c.concept_id FROM concept_sets c JOIN names n USING (codelist)
+),
+domains AS ({_DOMAINS}),
 records AS (
 {_RECORDS}
 ),
 counts AS (
-    SELECT codelist, concept_id, domain_id, year,
+    SELECT set_id, concept_id, domain_no, year,
            grouping(concept_id) = 1 AS all_concepts, grouping(year) = 1 AS all_years,
            count(*) AS record_count, count(DISTINCT person_id) AS person_count
     FROM records
-    GROUP BY GROUPING SETS ((codelist), (codelist, year), (codelist, concept_id, domain_id),
-                            (codelist, concept_id, domain_id, year))
+    GROUP BY GROUPING SETS ((set_id), (set_id, year), (set_id, concept_id, domain_no),
+                            (set_id, concept_id, domain_no, year))
 )
-SELECT c.codelist, c.all_concepts, c.all_years, c.concept_id, cn.concept_name, c.domain_id, c.year,
+SELECT n.codelist, c.all_concepts, c.all_years, c.concept_id, cn.concept_name, d.domain_id, c.year,
        c.record_count, c.person_count
-FROM counts c LEFT JOIN cdm.concept cn ON cn.concept_id = c.concept_id
-ORDER BY c.codelist, c.all_concepts DESC, c.concept_id, c.all_years DESC, c.year
+FROM counts c JOIN names n USING (set_id) LEFT JOIN domains d USING (domain_no)
+LEFT JOIN cdm.concept cn ON cn.concept_id = c.concept_id
+ORDER BY n.codelist, c.all_concepts DESC, c.concept_id, c.all_years DESC, c.year
 """
 
 
