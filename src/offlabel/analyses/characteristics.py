@@ -106,6 +106,11 @@ def _base(cdm, persons: ir.Table, age_groups) -> ir.Table:
     x = persons.select(person_id=persons.person_id.cast("int64"), index_date=persons.index_date.cast("date"),
                        stratum=persons.stratum.cast("string"))
     x = x.mutate(index_day=epoch(x.index_date))
+    # PERSON and OBSERVATION_PERIOD cut to the cohort's persons before the left joins: a left join
+    # keeps the small side whole, so DuckDB would build its hash table on all of the CDM's rows
+    # (0.5 s on 10M persons, against 0.05 s).
+    ids = x.select(_sid=x.person_id).distinct()
+    p = p.semi_join(ids, p._pid == ids._sid)
     j = x.left_join(p, x.person_id == p._pid)
     d = j.index_date
     before_birthday = (d.month().cast("int64") < j._bm.fill_null(1)) | (
@@ -117,6 +122,7 @@ def _base(cdm, persons: ir.Table, age_groups) -> ir.Table:
     op = cdm.table("observation_period")
     op = op.select(_op=op.person_id.cast("int64"), obs_start=epoch(op.observation_period_start_date),
                    obs_end=epoch(op.observation_period_end_date))
+    op = op.semi_join(ids, op._op == ids._sid)
     k = j.left_join(op, [j.person_id == op._op, op.obs_start <= j.index_day, op.obs_end >= j.index_day])
     k = k.select("person_id", "stratum", "index_day", "obs_start", "obs_end", "age", "sex", "year")
     group = ibis.cases(*[((k.age >= lo) & (k.age <= hi) if hi is not None else (k.age >= lo), _age_label(lo, hi))
@@ -137,7 +143,7 @@ def _frequencies(context, base: ir.Table, table_one) -> dict:
     if keys:
         # One pass over each event table for every covariate; each covariate's window is a condition
         # on its key (offset from index, inside the observation period of the index).
-        rec = tagged_records(context.cdm, keys)
+        rec = tagged_records(context.cdm, keys, persons=base)
         rec = rec.select(key=rec.key, _rp=rec.person_id, _rd=epoch(rec.start_date))
         j = base.join(rec, (base.person_id == rec._rp) & (rec._rd >= base.obs_start) & (rec._rd <= base.obs_end))
         offset = j._rd - j.index_day

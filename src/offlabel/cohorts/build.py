@@ -95,13 +95,15 @@ def cohort_stages(cdm, definition: CohortDefinition, concept_ids: Mapping[str, t
                   materialise: Callable[[ir.Table], ir.Table] | None = None) -> tuple[list[Stage], ir.Table]:
     """Every step as (reason, table), and the final cohort expression.
 
-    materialise: called on the result of the entry, observation and each inclusion step, e.g. to
-    write it to a work table. Without it everything stays one lazy expression (nothing is run);
-    with it the database plans each step on real row counts instead of nested estimates.
+    materialise: called on the entry days and on the result of the entry, observation and each
+    inclusion step, e.g. to write it to a work table. Without it everything stays one lazy
+    expression (nothing is run); with it the database plans each step on real row counts instead
+    of nested estimates, and the counts of the attrition read the work tables, not the CDM.
     """
     keep = materialise or (lambda t: t)
-    stages = entry_stages(cdm, definition.entry, concept_ids[definition.entry.concept_set])
-    stages[-1] = (stages[-1][0], keep(stages[-1][1]))
+    stages = entry_stages(cdm, definition.entry, concept_ids[definition.entry.concept_set], keep)
+    if len(stages) > 1:
+        stages[-1] = (stages[-1][0], keep(stages[-1][1]))
     stages += observation_stages(cdm, definition, stages[-1][1])
     stages[-1] = (stages[-1][0], keep(stages[-1][1]))
     for number, rule in enumerate(definition.inclusion, start=1):

@@ -16,23 +16,24 @@ from offlabel.spec.cohorts import CohortDefinition, CohortEntry
 Stage = tuple[str, ir.Table]
 
 
-def entry_stages(cdm, entry: CohortEntry, concept_ids) -> list[Stage]:
-    """The entry steps in order, each (reason, table of entries left after it)."""
+def entry_stages(cdm, entry: CohortEntry, concept_ids, keep=lambda t: t) -> list[Stage]:
+    """The entry steps in order, each (reason, table of entries left after it). `keep` is applied
+    to the entry days (e.g. to materialise them: every later step and its count reads them)."""
     records = concept_records(cdm, concept_ids, name=entry.concept_set)
-    days = (records.group_by(subject_id=records.person_id, cohort_start_date=records.start_date)
-            .aggregate(event_end_date=ibis.coalesce(records.end_date, records.start_date).max()))
+    days = keep(records.group_by(subject_id=records.person_id, cohort_start_date=records.start_date)
+                .aggregate(event_end_date=ibis.coalesce(records.end_date, records.start_date).max()))
     stages: list[Stage] = [(f"Initial qualifying events: records of '{entry.concept_set}' "
                             "(one per person and day)", days)]
     current = days
     in_range = _in_range(entry)
     if entry.events == "first_ever":
-        current = _first(current)
+        current = _first_day(current)
         stages.append(("First record per person (in all history)", current))
     if in_range is not None:
         current = current.filter(in_range(current.cohort_start_date))
         stages.append((f"Entry from {entry.date_range.label()}", current))
     if entry.events == "first":
-        current = _first(current)
+        current = _first_day(current)
         stages.append(("First entry per person" + (" in that range" if in_range is not None else ""), current))
     return stages
 
@@ -63,6 +64,13 @@ def observation_stages(cdm, definition: CohortDefinition, entries: ir.Table) -> 
         current = _first(current)
         stages.append(("First entry per person that meets the observation requirements", current))
     return stages
+
+
+def _first_day(days: ir.Table) -> ir.Table:
+    """The first of a person's entry days (one row per person and day, so one per person): a
+    grouped min with arg_min, which DuckDB runs about twice as fast as the window of `_first`."""
+    return days.group_by("subject_id").aggregate(cohort_start_date=days.cohort_start_date.min(),
+                                                 event_end_date=days.event_end_date.argmin(days.cohort_start_date))
 
 
 def _first(t: ir.Table) -> ir.Table:
