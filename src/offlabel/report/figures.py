@@ -92,11 +92,16 @@ def smd_plot(rows: list[tuple[str, str, float | None]], xlabel: str, title: str)
     fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(labels) + 1.2))
     ys = {label: len(labels) - i for i, label in enumerate(labels)}
     markers = "osD^v"
+    shown = 0
     for k, s in enumerate(strata):
         pts = [(d, ys[label]) for label, st, d in rows if st == s and d is not None]
         if pts:
+            shown += 1
             ax.plot([d for d, _ in pts], [y for _, y in pts], linestyle="none", marker=markers[k % len(markers)],
                     markersize=4, label=s)
+    if not shown:  # every difference suppressed (small cells) or not computable
+        ax.text(0.5, 0.5, "no difference to show (small cells suppressed)", transform=ax.transAxes,
+                ha="center", va="center", color="grey")
     for x in (-0.1, 0.1):
         ax.axvline(x, color="grey", linestyle="--", linewidth=0.8)
     ax.axvline(0, color="grey", linewidth=0.6)
@@ -105,7 +110,7 @@ def smd_plot(rows: list[tuple[str, str, float | None]], xlabel: str, title: str)
     ax.set_ylim(0.3, len(labels) + 0.7)
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
-    if len(strata) > 1:
+    if shown and len(strata) > 1:
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return to_svg(fig)
 
