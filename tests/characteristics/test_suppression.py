@@ -74,3 +74,19 @@ def test_small_levels_that_add_up_below_the_threshold_hide_another():
     t = {(r.variable_name, r.variable_level, r.estimate_name): r.estimate_value for r in rows}
     assert all(t[("Year of index", y, "count")] is SUPPRESSED for y in ("2011", "2012", "2013"))
     assert t[("Number subjects", None, "count")] == 32 and t[("Sex", "Female", "count")] == 32
+
+
+def test_a_row_of_ones_is_left_out():
+    """Five persons with five different index years: hiding the years cannot protect them (five
+    levels, five persons: one each), so the stratum's "Year of index" rows are left out; the
+    other rows stay."""
+    demographics = [{"stratum": "1", "age": 40, "age_group": "0 to 49", "sex": "Female", "year": y, "n": 1}
+                    for y in range(2010, 2015)]
+    tables = {"demographics": demographics, "prior": [{"stratum": "1", "prior_observation": 800, "n": 5}],
+              "covariates": {}}
+    rows = _rows("cdm", "c", "overall", ["1"], None, tables, TABLE_ONE, 5)
+    t = {(r.variable_name, r.variable_level, r.estimate_name): r.estimate_value for r in rows}
+    assert not [k for k in t if k[0] == "Year of index"]
+    assert t[("Number subjects", None, "count")] == 5 and t[("Sex", "Female", "count")] == 5
+    rows = _rows("cdm", "c", "overall", ["1"], None, tables, TABLE_ONE, 1)  # nothing small: all shown
+    assert len([r for r in rows if r.variable_name == "Year of index" and r.estimate_name == "count"]) == 5

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from offlabel.results.secondary import complementary_cells, small, suppress_chain
+from offlabel.results.secondary import complementary_cells, small, suppress_chain, unprotectable
 
 
 def _shown(totals, m):
@@ -121,18 +121,22 @@ def _protected(counts: list[int], m: int) -> bool:
     return not _leaks(counts, hidden, m)
 
 
-def _unprotectable(counts: list[int], m: int) -> bool:
-    """Every cell 1 and the total shown: the total and the number of cells give them all away,
-    whatever is hidden among the cells (the caller must hide the total)."""
-    return sum(counts) >= m and all(n == 1 for n in counts)
+def _check(counts: list[int], m: int) -> None:
+    """complementary_cells protects the partition, or `unprotectable` says that nothing among its
+    cells can (and the brute force agrees: the callers then leave the cells out)."""
+    if unprotectable(dict(enumerate(counts)), m):
+        assert not _protected(counts, m), (counts, m)
+        hidden_all = set(range(len(counts)))
+        assert _leaks(counts, hidden_all, m), (counts, m)  # not even hiding every cell helps
+    else:
+        assert _protected(counts, m), (counts, m)
 
 
 @pytest.mark.parametrize("m", [2, 3, 5])
 def test_every_small_partition(m):
-    for k in range(1, 5):
+    for k in range(1, 6):
         for counts in itertools.product([0, 1, 2, 3, 4, 5, 6, 9][:m + 3], repeat=k):
-            if not _unprotectable(list(counts), m):
-                assert _protected(list(counts), m), (counts, m)
+            _check(list(counts), m)
 
 
 def test_random_partitions():
@@ -140,8 +144,16 @@ def test_random_partitions():
     for _ in range(400):
         m = rng.choice([3, 5])
         counts = [rng.choice([0, 0, 1, 1, 1, 2, 4, 5, 8, 20]) for _ in range(rng.randint(2, 7))]
-        if not _unprotectable(counts, m):
-            assert _protected(counts, m), (counts, m)
+        _check(counts, m)
+
+
+def test_unprotectable_partitions():
+    assert unprotectable({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1}, 5)      # five persons, five levels
+    assert not unprotectable({"a": 1, "b": 1, "c": 1, "d": 1}, 5)          # total 4: hidden at export
+    assert not unprotectable({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "z": 0}, 5)  # the zero protects
+    assert not unprotectable({"a": 1, "b": 1, "c": 1, "d": 1, "e": 2}, 5)
+    assert not unprotectable({"a": 1, "b": 1}, 1)                           # nothing is small
+    assert not unprotectable({}, 5)
 
 
 @pytest.mark.parametrize("counts, hidden", [

@@ -100,6 +100,23 @@ def test_small_counts_hide_proportions_and_categories():
     assert got[("cumulative discontinuation curve", "63 days", "cumulative_incidence")] == pytest.approx(6 / 40)
 
 
+def test_reasons_of_one_person_each_are_left_out():
+    """Six stops with six different reasons: one person per reason, which their number would give
+    away whatever is hidden, so no reason rows are published; the stop counts stay."""
+    n = 40
+    time = np.r_[np.arange(1, 7) * 30, np.full(34, 800)]
+    event = np.r_[np.ones(6, bool), np.zeros(34, bool)]
+    reason = ["a", "b", "c", "d", "e", "f"] + [None] * 34
+    per = {"time": time, "event": event, "follow_up": np.full(n, 900), "reason": reason,
+           "restart_days": np.full(n, np.nan), "has_stop_reason": True}
+    settings = TolerabilitySettings(type="tolerability", cohort="c", drug="d", times_days=[91, 365])
+    rows = _rows("x", settings, per, 5)
+    assert not [r for r in rows if r.variable_name == "reason for discontinuation"]
+    rows = _rows("x", settings, per, 1)
+    assert len([r for r in rows if r.variable_name == "reason for discontinuation"
+                and r.estimate_name == "count"]) == 6
+
+
 def test_a_drug_without_concepts_is_a_spec_error(tiny_safety_path, tmp_path):
     from offlabel.errors import SpecError
     from offlabel.run import run_study

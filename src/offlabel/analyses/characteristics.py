@@ -23,7 +23,9 @@ reveal the count); a stratum below min_cell_count hides everything of it, SMDs a
 and in a categorical row (sex, age group, year) whose levels add up to the number of persons, the
 smallest other levels are hidden with a small one until the hidden levels cannot be worked out from
 that total (`offlabel.results.secondary.complementary_cells`: at least two, adding up to
-min_cell_count or more, not all of them 1).
+min_cell_count or more, not all of them 1). A categorical row of a stratum whose levels are all 1
+(five persons in five index years, say) is left out: no hiding among its levels protects them, as
+their number is the number of persons (`unprotectable`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from offlabel.cohorts.events import tagged_records
 from offlabel.drug_utilisation._common import SEXES, temp_table
 from offlabel.drug_utilisation._intervals import epoch
 from offlabel.results import SUPPRESSED, SummarisedResult, result_rows
-from offlabel.results.secondary import complementary_cells, small
+from offlabel.results.secondary import complementary_cells, small, unprotectable
 from offlabel.stats import balance
 from offlabel.stats.describe import describe_frequencies
 
@@ -215,12 +217,14 @@ def _rows(cdm_name, cohort_name, strata_name, levels, reference, tables, table_o
                 c[(cov.label, name)] = {"count": k, "percentage": 100.0 * k / n if n else None}
         cells[s] = c
     _align_levels(cells)
-    hidden = _hidden(cells, min_cell_count)
+    hidden, left_out = _hidden(cells, min_cell_count)
     if reference is not None and reference in cells:
         _add_smds(cells, hidden, reference, min_cell_count)
     rows = []
     for s in levels:
         for (variable, level), estimates in cells[s].items():
+            if (s, variable) in left_out:
+                continue
             shown = dict.fromkeys(estimates, SUPPRESSED) if (s, variable, level) in hidden else estimates
             types = {k: ("integer" if k == "count" else "percentage" if k == "percentage" else "numeric")
                      for k in shown}
@@ -242,10 +246,11 @@ def _align_levels(cells: dict) -> None:
         cells[s] = dict(sorted(c.items(), key=lambda kv: keys.index(kv[0])))
 
 
-def _hidden(cells: dict, min_cell_count: int) -> set:
-    """(stratum, variable, level) whose estimates are suppressed: small counts, small strata, and the
-    complementary levels of a categorical row with a small level."""
-    hidden = set()
+def _hidden(cells: dict, min_cell_count: int) -> tuple[set, set]:
+    """((stratum, variable, level) whose estimates are suppressed: small counts, small strata, and the
+    complementary levels of a categorical row with a small level; (stratum, variable) whose levels
+    are left out: one person in each, which the number of levels would give away)."""
+    hidden, left_out = set(), set()
     for s, c in cells.items():
         if small(c[("Number subjects", None)]["count"], min_cell_count):
             hidden |= {(s, v, lev) for v, lev in c}
@@ -256,7 +261,9 @@ def _hidden(cells: dict, min_cell_count: int) -> set:
         for v in CATEGORICAL:
             levels = {lev: est["count"] for (var, lev), est in c.items() if var == v}
             hidden |= {(s, v, lev) for lev in complementary_cells(levels, min_cell_count)}
-    return hidden
+            if unprotectable(levels, min_cell_count):
+                left_out.add((s, v))
+    return hidden, left_out
 
 
 def _add_smds(cells: dict, hidden: set, reference: str, min_cell_count: int) -> None:

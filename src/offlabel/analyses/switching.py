@@ -5,7 +5,7 @@ their index date (first cohort_start_date); the other treatments are the eras of
 sets. Result type "summarise_add_on_and_switch" (see the verb). The four categories of "treatment
 change" add up to "number subjects", so a small one could follow by subtraction: the smallest
 other categories are suppressed with it (here, `offlabel.results.secondary.complementary_cells`;
-the small one itself at export).
+the small one itself at export); categories of one person each are left out (`unprotectable`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from offlabel.cohorts import drug_eras_of_sets
 from offlabel.drug_utilisation._common import temp_table
 from offlabel.drug_utilisation import summarise_add_on_and_switch
 from offlabel.results import SUPPRESSED, SummarisedResult, bind
-from offlabel.results.secondary import complementary_cells
+from offlabel.results.secondary import complementary_cells, unprotectable
 
 
 def run(context, settings) -> SummarisedResult:
@@ -46,8 +46,10 @@ def run(context, settings) -> SummarisedResult:
     changes = {r.variable_level: r.estimate_value for r in result.rows
                if r.variable_name == "treatment change" and r.estimate_name == "count"}
     hidden = complementary_cells(changes, context.study.min_cell_count)
+    left_out = unprotectable(changes, context.study.min_cell_count)  # one person per category
     rows = [r._replace(estimate_value=SUPPRESSED) if r.variable_name == "treatment change"
-            and r.variable_level in hidden else r for r in result.rows]
+            and r.variable_level in hidden else r for r in result.rows
+            if not (left_out and r.variable_name == "treatment change")]
     rid = result.result_ids[0]
     extra = {"cohort": settings.cohort, "drug": settings.drug, "treatments": ", ".join(settings.treatments),
              "gap_days": str(settings.gap_days)}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Hashable, Mapping
 
-__all__ = ["complementary_cells", "small", "suppress_chain"]
+__all__ = ["complementary_cells", "small", "suppress_chain", "unprotectable"]
 
 
 def small(value, min_cell_count: int) -> bool:
@@ -43,7 +43,7 @@ def complementary_cells(counts: Mapping[Hashable, int], min_cell_count: int) -> 
     below min_cell_count is itself hidden at export, which leaves nothing to subtract from; a
     shown total whose cells are all 1 (as many cells as persons) has its zero cells hidden too, so
     that which cells hold the ones is not known. Without zero cells such a partition cannot be
-    protected by its cells (the caller would have to hide the total). Ties are broken by the
+    protected by its cells (`unprotectable`: the caller leaves its cells out). Ties are broken by the
     cell's key (as text), so the same counts hide the same cells. The rule is checked by brute
     force in tests/results/test_secondary_suppression.py.
     """
@@ -62,6 +62,18 @@ def complementary_cells(counts: Mapping[Hashable, int], min_cell_count: int) -> 
     if exposed() and sum(counts[k] for k in hidden) >= m:  # all ones, as many as the shown total
         hidden |= {k for k, n in counts.items() if n == 0}
     return hidden
+
+
+def unprotectable(counts: Mapping[Hashable, int], min_cell_count: int) -> bool:
+    """Whether a partition of a shown total gives its small cells away whatever of it is hidden:
+    every cell is 1 and there are min_cell_count or more of them (so the total is shown). The total
+    and the number of cells then say that each holds one person; the caller leaves the cells out
+    of the result altogether (their levels are what would be given away). A total below
+    min_cell_count is hidden at export, and a zero cell among the ones is hidden with them by
+    `complementary_cells`: both are protected."""
+    m = int(min_cell_count)
+    values = list(counts.values())
+    return small(1, m) and len(values) >= m and all(small(n, m) and n == 1 for n in values)
 
 
 def suppress_chain(totals: list[int], min_cell_count: int) -> tuple[list[bool], list[bool]]:

@@ -26,8 +26,9 @@ Result (result_type "summarise_tolerability"), group cohort_name:
 Suppression: counts below min_cell_count are hidden at export, with every estimate of their
 variable; so each proportion carries its counts and its complement in its own variable. Done
 here (secondary suppression): reasons and restart categories add up to the number discontinued,
-so a small category hides the smallest others too (`offlabel.results.secondary.complementary_cells`); curve points
-with fewer than min_cell_count persons at risk or events so far are hidden.
+so a small category hides the smallest others too (`offlabel.results.secondary.complementary_cells`),
+and categories of one person each are left out (`unprotectable`: their number would say so); curve
+points with fewer than min_cell_count persons at risk or events so far are hidden.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from offlabel.drug_utilisation._intervals import epoch
 from offlabel.drug_utilisation.persistence import persistence_times
 from offlabel.errors import EmptyCohortError
 from offlabel.results import SummarisedResult, result_rows
-from offlabel.results.secondary import complementary_cells
+from offlabel.results.secondary import complementary_cells, unprotectable
 from offlabel.stats.survival import KaplanMeier
 
 LEVEL = 0.95
@@ -192,6 +193,8 @@ def _rows(cdm_name: str, settings, per: dict, min_cell_count: int) -> list:
 
 
 def _categories(add, variable: str, counts: dict[str, int], total: int, min_cell_count: int) -> None:
+    if unprotectable(counts, min_cell_count):  # one person per level: the levels would say it
+        return
     hide = complementary_cells(counts, min_cell_count)
     for level, count in counts.items():
         add(variable, {"count": suppressed(count, level in hide),
