@@ -20,6 +20,7 @@ All in the database (Ibis); one summary query leaves it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import ibis
 import ibis.expr.types as ir
@@ -155,8 +156,9 @@ def _with_route(cdm, dosed: ir.Table, route: str | None) -> ir.Table:
     return x.mutate(route=ibis.literal(route.upper()) if route else inferred)
 
 
-def _ddd_divisors(atc_code: str) -> list[tuple[str, str, str, float]]:
-    """[(atc, route, unit of the daily dose, what it is divided by to give DDDs)] of an ATC code."""
+@lru_cache(maxsize=None)  # the shipped table does not change; a study asks for the same codes often
+def _ddd_divisors(atc_code: str) -> tuple[tuple[str, str, str, float], ...]:
+    """((atc, route, unit of the daily dose, what it is divided by to give DDDs), ...) of an ATC code."""
     out = []
     for r in sorted(_ddd_rows("atc_code", atc_code, None).route.unique()):
         value, unit = ddd_mg(atc_code, r)
@@ -167,7 +169,7 @@ def _ddd_divisors(atc_code: str) -> list[tuple[str, str, str, float]]:
                     (atc_code, r, "international unit", value * 1e6)]
     if not out:
         raise SpecError(f"The WHO DDD of {atc_code} has a unit offlabel cannot convert doses to.")
-    return out
+    return tuple(out)
 
 
 def summarise_dose_coverage(cdm, ingredient_concept_id: int, *, ingredient_name: str | None = None,
