@@ -57,19 +57,21 @@ def summarise_add_on_and_switch(cdm, cohort: ir.Table, treatments: Mapping[str, 
     obs = observation_days(cdm)
     observed = idx.join(obs, (idx._s == obs.subject_id) & (obs.start <= idx._index) & (obs.end >= idx._index))
     observed = observed.mutate(_full=ibis.ifelse(observed.end >= observed._index + w1, 1, 0))
+    # Every treatment's records in one table (tagged with its name), so that what follows is one
+    # grouped pass for all treatments instead of one join per treatment.
+    tagged = [cohort_days(table, what=f"treatment cohort {name!r}").mutate(_treatment=ibis.literal(name, "string"))
+              for name, table in treatments.items()]
     with temp_table(cdm, observed.select("_s", "_index", "_index_end", "_full")) as base:
-        changes = []
-        for name, table in treatments.items():
-            t = cohort_days(table, what=f"treatment cohort {name!r}")
-            j = base.join(t, base._s == t.subject_id)
-            concurrent = j.filter((j.start < j._index) & (j.end >= j._index)).select(_cs=j._s).distinct()
-            starts = j.filter((j.start >= j._index + w0) & (j.start <= j._index + w1))
-            starts = starts.anti_join(concurrent, starts._s == concurrent._cs)
-            first = starts.group_by(["_s", "_index_end"]).aggregate(_start=starts.start.min())
-            changes.append(first.select(_s=first._s, _treatment=ibis.literal(name),
-                                        _kind=ibis.ifelse(first._start <= first._index_end, "add-on", "switch")))
+        t = ibis.union(*tagged, distinct=False) if len(tagged) > 1 else tagged[0]
+        j = base.join(t, base._s == t.subject_id)
+        concurrent = j.filter((j.start < j._index) & (j.end >= j._index)).select(
+            _cs=j._s, _ct=j._treatment).distinct()
+        starts = j.filter((j.start >= j._index + w0) & (j.start <= j._index + w1))
+        starts = starts.anti_join(concurrent, (starts._s == concurrent._cs) & (starts._treatment == concurrent._ct))
+        first = starts.group_by(["_s", "_treatment", "_index_end"]).aggregate(_start=starts.start.min())
+        change = first.select(_s=first._s, _treatment=first._treatment,
+                              _kind=ibis.ifelse(first._start <= first._index_end, "add-on", "switch"))
         full = base.filter(base._full == 1)
-        change = ibis.union(*changes, distinct=False)
         with temp_table(cdm, change.semi_join(full, change._s == full._s)) as per_treatment:
             totals = base.aggregate(n=base.count(), full=base._full.sum()).to_pyarrow().to_pylist()[0]
             counted, not_full = int(totals["full"] or 0), int(totals["n"]) - int(totals["full"] or 0)
