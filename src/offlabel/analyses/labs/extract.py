@@ -42,7 +42,6 @@ def cohort_persons(context, cohort_name: str, follow_up: str) -> ir.Table:
     person = cdm.table("person")
     person = person.select(_pid=person.person_id.cast("int64"), _g=person.gender_concept_id.cast("int64"))
     j = j.select(person_id=j.person_id, index_day=j.index_day, obs_start=j.start, fu_end=fu_end)
-    person = person.semi_join(j, person._pid == j.person_id)  # see characteristics._base: small left join
     j = j.left_join(person, j.person_id == person._pid)
     sex = ibis.cases((j._g == FEMALE, "female"), (j._g == MALE, "male"), else_=ibis.null("string"))
     return j.select(cohort=ibis.literal(cohort_name), person_id=j.person_id, sex=sex, index_day=j.index_day,
