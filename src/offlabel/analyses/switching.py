@@ -45,11 +45,12 @@ def run(context, settings) -> SummarisedResult:
                                              cohort_name=settings.cohort, window=tuple(settings.window))
     changes = {r.variable_level: r.estimate_value for r in result.rows
                if r.variable_name == "treatment change" and r.estimate_name == "count"}
+    rows = list(result.rows)
+    if unprotectable(changes, context.study.min_cell_count):  # one person per category: leave them out
+        rows = [r for r in rows if r.variable_name != "treatment change"]
     hidden = complementary_cells(changes, context.study.min_cell_count)
-    left_out = unprotectable(changes, context.study.min_cell_count)  # one person per category
     rows = [r._replace(estimate_value=SUPPRESSED) if r.variable_name == "treatment change"
-            and r.variable_level in hidden else r for r in result.rows
-            if not (left_out and r.variable_name == "treatment change")]
+            and r.variable_level in hidden else r for r in rows]
     rid = result.result_ids[0]
     extra = {"cohort": settings.cohort, "drug": settings.drug, "treatments": ", ".join(settings.treatments),
              "gap_days": str(settings.gap_days)}

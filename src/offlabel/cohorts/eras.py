@@ -56,7 +56,7 @@ def drug_eras_of_sets(cdm, concept_sets: dict[str, Sequence[int]], *, gap_days: 
     sets = ibis.memtable({"concept_set": [m[0] for m in members], "_member": [m[1] for m in members]},
                          schema={"concept_set": "string", "_member": "int64"})
     de = cdm.table("drug_exposure")
-    de = de.filter(de.drug_concept_id.isin(sorted({m[1] for m in members})) if members else ibis.literal(False))
+    # The join to `sets` filters; an IN list on top of it only slows DuckDB's scan (see tagged_records).
     de = de.join(sets, de.drug_concept_id.cast("int64") == sets._member)
     records = _records(de, persons, "concept_set")
     return collapse(records, gap_days=gap_days, by=("concept_set", "person_id"), start="era_start_date",
