@@ -69,8 +69,9 @@ class CharacteristicsSettings(AnalysisBase, TableOne):
     age group or calendar year of index, with SMDs of every row against the reference stratum. (The
     before_after analysis shows Table 1 of its persons by collection stratum itself: its
     `characteristics` setting.) Secondary suppression: a percentage, mean or SMD computed from a
-    count below the study's min_cell_count is suppressed with it, and so is one more level of a
-    categorical row (sex, age group, year) whose single suppressed level the others would reveal."""
+    count below the study's min_cell_count is suppressed with it; in a categorical row (sex, age
+    group, year) with a suppressed level, the smallest other levels are suppressed too until the
+    total cannot reveal it, and a row whose levels hold one person each is left out."""
 
     type: Literal["characteristics"]
     cohort: CohortName
