@@ -7,6 +7,7 @@ folder first, which replaces the output folder only when every file is complete.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -43,7 +44,7 @@ def run_study(study_path, cdm_address, out_dir, *, min_cell_count=None, console:
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
 
-    with _output_folder(out_dir) as staging, _progress(console) as progress:
+    with _output_folder(out_dir) as staging, _progress(console) as progress, _no_full_collections():
         def step(label: str):
             return _timed(progress, label, timings)
 
@@ -64,9 +65,10 @@ def run_study(study_path, cdm_address, out_dir, *, min_cell_count=None, console:
             cdm_info = {"cdm_name": cdm.name, "cdm_version": cdm.version, "cdm_source": cdm.source,
                         "cdm_fingerprint": cdm.fingerprint, "dialect": cdm.dialect}
 
-        with step("write results, report and manifest"):
+        with step("write results.csv"):
             result = suppress(bind(*results), min_cell_count=study.min_cell_count)
             export_summarised_result(result, staging / "results.csv", min_cell_count=study.min_cell_count)
+        with step("write report.html"):
             (staging / "report.html").write_text(render_report(result, study), encoding="utf-8")
         manifest = {
             "manifest_version": MANIFEST_VERSION,
@@ -115,6 +117,22 @@ def _output_folder(out_dir: Path):
         out_dir.rename(old)
     staging.rename(out_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _no_full_collections():
+    """Keep Python's garbage collector from walking every object already loaded at each full collection.
+
+    A run builds many small Ibis expression objects, so the collector runs often; each full collection
+    also walked the millions of objects of the imported libraries (pandas, matplotlib, scipy, ibis),
+    0.3 s of a 7 s run on a 1M-person CDM. `gc.freeze()` leaves those out until the run ends;
+    what the run itself creates is collected as usual.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager

@@ -75,7 +75,7 @@ def denominator_in_window(cdm, denominator, cohort_id, start_date, end_date) -> 
 def temp_table(cdm, expr: ir.Table):
     """Materialise an expression once as a temporary table (it is read several times), then drop it."""
     name = f"offlabel_du_{uuid.uuid4().hex[:12]}"
-    table = cdm.con.create_table(name, expr, temp=True)
+    table = cdm.write_table(name, expr, temp=True)
     try:
         yield table
     finally:
