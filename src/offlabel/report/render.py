@@ -6,13 +6,14 @@ The page is a function of the results and the study only: same results, same byt
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 import jinja2
 
 import offlabel
 from offlabel.report.sections import SECTIONS
-from offlabel.results import SummarisedResult
+from offlabel.results import SummarisedResult, bind, suppress
 from offlabel.results.estimate_values import SUPPRESSED
 
 _env = jinja2.Environment(
@@ -22,8 +23,59 @@ _env = jinja2.Environment(
 
 
 def render_report(result: SummarisedResult, study) -> str:
+    """The report of a (bound, suppressed) result: one section per result_id, in order."""
     threshold = _threshold(result)
-    sections, key_findings = [], []
+    return _page(study, _sections(result, threshold), threshold, result)
+
+
+class ReportDraft:
+    """The report of a run, drawn while the run goes on.
+
+    Each analysis's results are suppressed and turned into sections (tables and matplotlib figures) in
+    one background thread as soon as the analysis ends, so the figures are drawn while the main thread
+    waits for the database on the next analyses (DuckDB and PostgreSQL drivers release the GIL) instead
+    of after the last one. `page()` gives the same bytes as `render_report(suppress(bind(*results)))`:
+    suppression works within a result_id and bind only renumbers the results of different analyses
+    (their settings differ by analysis_id). One thread, so matplotlib's pyplot state is never shared.
+    """
+
+    def __init__(self, study, min_cell_count: int):
+        self.study, self.min_cell_count = study, min_cell_count
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
+        self._parts = []
+
+    def add(self, result: SummarisedResult) -> None:
+        """Queue one analysis's (unsuppressed) results for drawing."""
+        self._parts.append(self._pool.submit(self._draw, result))
+
+    def _draw(self, result: SummarisedResult):
+        part = suppress(bind(result), min_cell_count=self.min_cell_count)
+        threshold = _threshold(part)
+        return part, threshold, _sections(part, threshold)
+
+    def page(self) -> str:
+        """The whole page, once every queued analysis is drawn (an error while drawing is raised here)."""
+        parts = [future.result() for future in self._parts]
+        everything = bind(*(part for part, _, _ in parts))
+        threshold = _threshold(everything)
+        sections = []
+        for part, drawn_with, drawn in parts:
+            # "<n" names the page's threshold; redraw a part that a different one would change.
+            sections += drawn if drawn_with == threshold else _sections(part, threshold)
+        return _page(self.study, sections, threshold, everything)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _sections(result: SummarisedResult, threshold: int) -> list[dict]:
+    sections = []
     for rid in result.result_ids:
         settings = result.settings_for(rid)
         # One analysis's rows with only its own settings (filter() keeps every result's settings).
@@ -32,7 +84,12 @@ def render_report(result: SummarisedResult, study) -> str:
         renderer = section.render if section else _generic
         sections.append({"title": _title(settings), "settings": settings,
                          **renderer(part, lambda v: _fmt(v, threshold))})
-        key_findings += [(text, len(sections)) for text in sections[-1].get("findings") or []]
+    return sections
+
+
+def _page(study, sections: list[dict], threshold: int, result: SummarisedResult) -> str:
+    key_findings = [(text, index) for index, section in enumerate(sections, start=1)
+                    for text in section.get("findings") or []]
     return _env.get_template("report.html.j2").render(
         study=study, sections=sections, min_cell_count=threshold, key_findings=key_findings,
         cdm_names=sorted({r.cdm_name for r in result.rows}),
