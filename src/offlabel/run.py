@@ -73,7 +73,7 @@ def run_study(study_path, cdm_address, out_dir, *, min_cell_count=None, console:
             result = suppress(bind(*results), min_cell_count=study.min_cell_count)
             export_summarised_result(result, staging / "results.csv", min_cell_count=study.min_cell_count)
         with step("write report.html"):
-            (staging / "report.html").write_text(report.page(), encoding="utf-8")
+            (staging / "report.html").write_text(report.page(result), encoding="utf-8")
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "offlabel_version": offlabel.__version__,

@@ -34,9 +34,10 @@ class ReportDraft:
     Each analysis's results are suppressed and turned into sections (tables and matplotlib figures) in
     one background thread as soon as the analysis ends, so the figures are drawn while the main thread
     waits for the database on the next analyses (DuckDB and PostgreSQL drivers release the GIL) instead
-    of after the last one. `page()` gives the same bytes as `render_report(suppress(bind(*results)))`:
-    suppression works within a result_id and bind only renumbers the results of different analyses
-    (their settings differ by analysis_id). One thread, so matplotlib's pyplot state is never shared.
+    of after the last one. `page(result)` gives the same bytes as `render_report(result)` for
+    `result = suppress(bind(*results))`: suppression works within a result_id and bind only renumbers
+    the results of different analyses (their settings differ by analysis_id).
+    One thread, so matplotlib's pyplot state is never shared.
     """
 
     def __init__(self, study, min_cell_count: int):
@@ -53,16 +54,16 @@ class ReportDraft:
         threshold = _threshold(part)
         return part, threshold, _sections(part, threshold)
 
-    def page(self) -> str:
-        """The whole page, once every queued analysis is drawn (an error while drawing is raised here)."""
-        parts = [future.result() for future in self._parts]
-        everything = bind(*(part for part, _, _ in parts))
-        threshold = _threshold(everything)
+    def page(self, result: SummarisedResult) -> str:
+        """The page of the run's whole (bound, suppressed) `result`, once every queued analysis is drawn;
+        an error while drawing is raised here."""
+        threshold = _threshold(result)
         sections = []
-        for part, drawn_with, drawn in parts:
+        for future in self._parts:
+            part, drawn_with, drawn = future.result()
             # "<n" names the page's threshold; redraw a part that a different one would change.
             sections += drawn if drawn_with == threshold else _sections(part, threshold)
-        return _page(self.study, sections, threshold, everything)
+        return _page(self.study, sections, threshold, result)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
