@@ -3,6 +3,9 @@ select fusion: the outputs must be those of drawing the report from the whole re
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -29,21 +32,51 @@ class _AtTheEnd(ReportDraft):
         return render_report(result, self.study)
 
 
-@pytest.mark.parametrize("min_cell_count", [None, 1, 200])
-def test_the_report_is_that_of_the_whole_result(eunomia_path, monkeypatch, tmp_path, min_cell_count):
-    drawn_on = set()
+def _recording_where_sections_are_drawn(monkeypatch, log: Path) -> None:
+    """Every section renderer appends "<pid> <thread name>" to `log` (a file: the report's worker may be
+    another process)."""
     for kind, section in list(SECTIONS.items()):
         def render(part, fmt, _render=section.render):
-            drawn_on.add(threading.current_thread().name)
+            with log.open("a") as f:
+                f.write(f"{os.getpid()} {threading.current_thread().name}\n")
             return _render(part, fmt)
         monkeypatch.setitem(SECTIONS, kind, Section(section.title, render))
+
+
+@pytest.mark.parametrize("min_cell_count", [None, 1, 200])
+def test_the_report_is_that_of_the_whole_result(eunomia_path, monkeypatch, tmp_path, min_cell_count):
+    log = tmp_path / "drawn_in.txt"
+    _recording_where_sections_are_drawn(monkeypatch, log)
     assert run_study(STUDY, str(eunomia_path), tmp_path / "draft", min_cell_count=min_cell_count) == 0
-    assert {name.split("_")[0] for name in drawn_on} == {"offlabel-report"}  # drawn in the background
+    drawn_in = {tuple(line.split(" ", 1)) for line in log.read_text().splitlines()}
+    if sys.platform == "linux":  # by the report's worker process, not by the run's
+        assert len(drawn_in) == 1 and next(iter(drawn_in))[0] != str(os.getpid())
+    else:  # by the report's thread
+        assert {thread.split("_")[0] for _, thread in drawn_in} == {"offlabel-report"}
 
     monkeypatch.setattr(run_module, "ReportDraft", _AtTheEnd)
     assert run_study(STUDY, str(eunomia_path), tmp_path / "end", min_cell_count=min_cell_count) == 0
     for name in ("report.html", "results.csv"):
         assert (tmp_path / "draft" / name).read_bytes() == (tmp_path / "end" / name).read_bytes(), name
+
+
+def test_the_report_is_drawn_in_the_run_when_its_worker_dies(eunomia_path, monkeypatch, tmp_path):
+    """A worker killed while the run goes on (out of memory, a signal) costs time, not the report."""
+    if sys.platform != "linux":
+        pytest.skip("the report's worker is a process on Linux only")
+    real_add = ReportDraft.add
+
+    def add_then_kill(self, result):
+        real_add(self, result)
+        if len(self._parts) == 2:
+            for pid in list(self._pool._processes):
+                os.kill(pid, signal.SIGKILL)
+
+    monkeypatch.setattr(ReportDraft, "add", add_then_kill)
+    assert run_study(STUDY, str(eunomia_path), tmp_path / "killed") == 0
+    monkeypatch.setattr(run_module, "ReportDraft", _AtTheEnd)
+    assert run_study(STUDY, str(eunomia_path), tmp_path / "end") == 0
+    assert (tmp_path / "killed" / "report.html").read_bytes() == (tmp_path / "end" / "report.html").read_bytes()
 
 
 def test_an_error_while_drawing_stops_the_run_and_writes_nothing(eunomia_path, monkeypatch, tmp_path):

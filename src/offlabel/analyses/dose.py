@@ -52,7 +52,11 @@ def _frequencies(context, settings, ids, ingredient: int, atc: str | None) -> li
     products = ds.filter(ds.ingredient_concept_id == ingredient, ds.drug_concept_id.isin(ids))
     products = sorted({int(r["d"]) for r in products.select(d=products.drug_concept_id).to_pyarrow().to_pylist()})
     de = cdm.table("drug_exposure")
-    de = de.filter(de.drug_concept_id.isin(products))
+    # Only the columns the daily dose needs: every later step carries them along, and the time Ibis
+    # takes to compile the query grows with them (drug_exposure has 23).
+    keep = [c for c in ("person_id", "drug_concept_id", "drug_exposure_start_date", "drug_exposure_end_date",
+                        "quantity", "days_supply") if c in de.columns]
+    de = de.filter(de.drug_concept_id.isin(products)).select(*keep)
     if settings.cohort is not None:
         c = context.cohort(settings.cohort).table
         c = c.select(_sid=c.subject_id.cast("int64"), _cs=c.cohort_start_date.cast("date"),

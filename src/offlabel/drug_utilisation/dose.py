@@ -81,19 +81,23 @@ def add_daily_dose(cdm, exposures: ir.Table, ingredient_concept_id: int | Sequen
         days = span
     x = x.mutate(days=days.cast("int64"), _quantity=x.quantity.cast("float64"), _drug=x.drug_concept_id.cast("int64"))
     j = (x.join if several else x.left_join)(ds, x._drug == ds._ds_drug)
-    amount_factor = _factor(j.amount_unit)
-    numerator_factor = _factor(j.numerator_unit)
-    amount = j.amount_value * amount_factor
-    numerator = j.numerator_value * numerator_factor
-    denominator = j.denominator_value * ibis.ifelse(j.denominator_unit == 8519, 1000.0, 1.0)
-    formula = ibis.cases(
-        (j.amount_value.notnull() & j.numerator_value.isnull(), "fixed amount formulation"),
-        (j.numerator_value.notnull() & (j.denominator_unit == _HOUR) & j.denominator_value.notnull(),
-         "time based with denominator"),
-        (j.numerator_value.notnull() & (j.denominator_unit == _HOUR), "time based no denominator"),
-        (j.numerator_value.notnull() & j.denominator_unit.isin(_VOLUME_OR_MASS), "concentration formulation"),
-        else_=ibis.null("string"))
-    unit = ibis.ifelse(formula == "fixed amount formulation", _unit_name(j.amount_unit), _unit_name(j.numerator_unit))
+    # In two steps: the formulation, unit and amounts first, then the dose from those columns. Written
+    # in one, the formulation's CASE is repeated in every branch of the dose's, and the query is half
+    # as long again (15,400 characters instead of 9,600 for the flagship's dose analysis).
+    j = j.mutate(
+        formula_name=ibis.cases(
+            (j.amount_value.notnull() & j.numerator_value.isnull(), "fixed amount formulation"),
+            (j.numerator_value.notnull() & (j.denominator_unit == _HOUR) & j.denominator_value.notnull(),
+             "time based with denominator"),
+            (j.numerator_value.notnull() & (j.denominator_unit == _HOUR), "time based no denominator"),
+            (j.numerator_value.notnull() & j.denominator_unit.isin(_VOLUME_OR_MASS), "concentration formulation"),
+            else_=ibis.null("string")),
+        _amount=j.amount_value * _factor(j.amount_unit),
+        _numerator=j.numerator_value * _factor(j.numerator_unit),
+        _denominator=j.denominator_value * ibis.ifelse(j.denominator_unit == 8519, 1000.0, 1.0))
+    j = j.mutate(unit=ibis.ifelse(j.formula_name == "fixed amount formulation", _unit_name(j.amount_unit),
+                                  _unit_name(j.numerator_unit)))
+    formula, amount, numerator, denominator, unit = j.formula_name, j._amount, j._numerator, j._denominator, j.unit
     invalid = (j._quantity.isnull() | (j._quantity <= 0) | (j.days <= 0) | (denominator <= 0) | (numerator <= 0)
                | (amount <= 0))
     dose = ibis.cases(
@@ -104,11 +108,11 @@ def add_daily_dose(cdm, exposures: ir.Table, ingredient_concept_id: int | Sequen
         (formula == "time based no denominator", numerator * 24),
         else_=ibis.null("float64"))
     dose = ibis.ifelse(invalid.fill_null(False) | unit.isnull(), ibis.null("float64"), dose)
-    out = j.mutate(formula_name=formula, unit=unit, daily_dose=dose)
+    out = j.mutate(daily_dose=dose)
     if several:
         out = out.mutate(ingredient_concept_id=out._ds_ingredient)
     return out.drop("_quantity", "_drug", "_ds_drug", "_ds_ingredient", "amount_value", "amount_unit", "numerator_value",
-                    "numerator_unit", "denominator_value", "denominator_unit")
+                    "numerator_unit", "denominator_value", "denominator_unit", "_amount", "_numerator", "_denominator")
 
 
 def _factor(unit_column):

@@ -6,7 +6,12 @@ The page is a function of the results and the study only: same results, same byt
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from importlib import resources
 
 import jinja2
@@ -31,38 +36,48 @@ def render_report(result: SummarisedResult, study) -> str:
 class ReportDraft:
     """The report of a run, drawn while the run goes on.
 
-    Each analysis's results are suppressed and turned into sections (tables and matplotlib figures) in
-    one background thread as soon as the analysis ends, so the figures are drawn while the main thread
-    waits for the database on the next analyses (DuckDB and PostgreSQL drivers release the GIL) instead
-    of after the last one. `page(result)` gives the same bytes as `render_report(result)` for
+    Each analysis's results are suppressed and turned into sections (tables and matplotlib figures) as
+    soon as the analysis ends, while the run goes on with the next analyses, instead of after the last
+    one. `page(result)` gives the same bytes as `render_report(result)` for
     `result = suppress(bind(*results))`: suppression works within a result_id and bind only renumbers
     the results of different analyses (their settings differ by analysis_id).
-    One thread, so matplotlib's pyplot state is never shared.
+
+    On Linux one worker process draws, forked when the draft is opened: a thread would share the
+    interpreter lock with the run's own Python work (building and compiling queries), which would then
+    wait for the figures; a process draws on the core that the run leaves idle meanwhile, at the lowest
+    priority so that the database's threads go first (on a 1M-person CDM the drug-utilisation part of
+    the flagship study ran 7% faster than with a thread; benchmarks/README.md). Open the draft after
+    `gc.freeze()` (as `offlabel run` does): the worker then never collects, and so never finalises, an
+    object it inherited, such as a database connection. Elsewhere one thread draws. One worker either
+    way, so matplotlib's pyplot state is never shared.
     """
 
     def __init__(self, study, min_cell_count: int):
         self.study, self.min_cell_count = study, min_cell_count
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
+        self._pool = _drawing_pool()
         self._parts = []
 
     def add(self, result: SummarisedResult) -> None:
         """Queue one analysis's (unsuppressed) results for drawing."""
-        self._parts.append(self._pool.submit(self._draw, result))
-
-    def _draw(self, result: SummarisedResult):
-        part = suppress(bind(result), min_cell_count=self.min_cell_count)
-        threshold = _threshold(part)
-        return part, threshold, _sections(part, threshold)
+        try:
+            future = self._pool.submit(_draw, result, self.min_cell_count)
+        except BrokenProcessPool:  # the worker was killed (out of memory, a signal): drawn in page()
+            future = None
+        self._parts.append((result, future))
 
     def page(self, result: SummarisedResult) -> str:
         """The page of the run's whole (bound, suppressed) `result`, once every queued analysis is drawn;
         an error while drawing is raised here."""
         threshold = _threshold(result)
         sections = []
-        for future in self._parts:
-            part, drawn_with, drawn = future.result()
-            # "<n" names the page's threshold; redraw a part that a different one would change.
-            sections += drawn if drawn_with == threshold else _sections(part, threshold)
+        for part, future in self._parts:
+            try:
+                drawn_with, drawn = future.result() if future else _draw(part, self.min_cell_count)
+            except BrokenProcessPool:
+                drawn_with, drawn = _draw(part, self.min_cell_count)
+            if drawn_with != threshold:  # "<n" names the page's threshold; redraw with the page's
+                drawn = _sections(suppress(bind(part), min_cell_count=self.min_cell_count), threshold)
+            sections += drawn
         return _page(self.study, sections, threshold, result)
 
     def close(self) -> None:
@@ -73,6 +88,28 @@ class ReportDraft:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _drawing_pool():
+    if sys.platform != "linux":
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_started)
+    pool.submit(int)  # fork now, before the run opens its database connection and its threads
+    return pool
+
+
+def _worker_started() -> None:
+    os.nice(19)
+    # Ctrl-C reaches the whole process group: the run stops and shuts the worker down, which then
+    # exits quietly instead of printing a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _draw(result: SummarisedResult, min_cell_count: int) -> tuple[int, list[dict]]:
+    part = suppress(bind(result), min_cell_count=min_cell_count)
+    threshold = _threshold(part)
+    return threshold, _sections(part, threshold)
 
 
 def _sections(result: SummarisedResult, threshold: int) -> list[dict]:
