@@ -159,7 +159,7 @@ def person_table(context, settings, labels: list[str], reference: str) -> tuple[
         index_day=epoch(cohort.cohort_start_date).min(), index_date=cohort.cohort_start_date.cast("date").min())
     lo_day = index.index_day - settings.lookback_days
     hi_day = index.index_day + settings.followup_days - 1
-    obs = observation_days(cdm)
+    obs = observation_days(cdm, index.person_id)
     covered = index.semi_join(obs, (index.person_id == obs.subject_id) & (obs.start <= lo_day) & (obs.end >= hi_day))
     with temp_table(cdm, covered) as persons:
         n_index = int(index.count().to_pyarrow().as_py())

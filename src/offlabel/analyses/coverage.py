@@ -31,7 +31,7 @@ def run(context, settings) -> SummarisedResult:
     cohort = context.cohort(settings.cohort).table
     index = cohort.group_by(subject_id=cohort.subject_id.cast("int64")).aggregate(
         _index=epoch(cohort.cohort_start_date).min())
-    obs = observation_days(cdm)
+    obs = observation_days(cdm, index.subject_id)
     persons = index.join(obs, [index.subject_id == obs.subject_id, obs.start <= index._index, obs.end >= index._index])
     persons = persons.select(subject_id=persons.subject_id, _index=persons._index, obs_end=persons.end - persons._index)
     ids = list(context.concept_sets[settings.drug].concept_ids)

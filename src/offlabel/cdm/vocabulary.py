@@ -15,6 +15,7 @@ every strength filter that cannot work, of every concept set, is reported in one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import ibis
 
@@ -89,7 +90,7 @@ def resolve_concept_set(cdm, name: str, items: list[ConceptSetItem], *, lookup: 
             if starts[idx]:
                 warnings.append(f"concept set '{name}': {item.label} maps to no standard concept; it adds nothing.")
         elif item.strength is not None:
-            standard, found_warnings, found_problems = _within_strength(cdm, name, item, standard)
+            standard, found_warnings, found_problems = _within_strength(cdm, name, item, standard, lookup)
             warnings += found_warnings
             problems += found_problems
             if not standard and not found_problems:
@@ -132,6 +133,7 @@ class _Lookup:
     include_descendants)."""
 
     def __init__(self, cdm, items: list[ConceptSetItem]):
+        self._cdm, self._products, self._records = cdm, {}, {}
         self.has_ancestor = cdm.has_table("concept_ancestor") and _nonempty(cdm.table("concept_ancestor"))
         self._code_rows, self._id_rows = _concept_rows(cdm, items)
         starts, _ = self.starting_concepts(items)
@@ -169,6 +171,29 @@ class _Lookup:
     def maps_to(self, concept_ids) -> set[int]:
         return set().union(*[self._maps.get(c, set()) for c in concept_ids])
 
+    # Asked once per run, not once per strength line: the low- and high-dose lines of one drug name
+    # the same products.
+
+    @cached_property
+    def has_strength(self) -> bool:
+        return self._cdm.has_table("drug_strength") and _nonempty(self._cdm.table("drug_strength"))
+
+    def product_rows(self, ids: set[int]) -> list[dict]:
+        key = frozenset(ids)
+        if key not in self._products:
+            concept = self._cdm.table("concept")
+            self._products[key] = (
+                concept.filter(concept.concept_id.isin(sorted(ids)))
+                .select(cid=concept.concept_id.cast("int64"), cname=concept.concept_name, domain=concept.domain_id,
+                        cls=concept.concept_class_id).to_pyarrow().to_pylist())
+        return self._products[key]
+
+    def records_per_drug(self, concept_ids: list[int]) -> dict[int, int]:
+        key = tuple(concept_ids)
+        if key not in self._records:
+            self._records[key] = _records_per_drug(self._cdm, concept_ids)
+        return self._records[key]
+
     def descendants(self, concept_ids) -> set[int]:
         return set().union(*[self._descendants.get(c, set()) for c in concept_ids])
 
@@ -197,7 +222,8 @@ def _concept_rows(cdm, items) -> tuple[dict[tuple[str, str], list[tuple[int, str
     return by_code, by_id
 
 
-def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tuple[set[int], list[str], list[str]]:
+def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int], lookup: _Lookup
+                     ) -> tuple[set[int], list[str], list[str]]:
     """(the products of `ids` whose strength lies within item.strength, warnings, problems).
 
     Strength in mg, computed in the database from DRUG_STRENGTH: amount_value for fixed-amount
@@ -205,13 +231,10 @@ def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tup
     when quantified). A product is kept when every DRUG_STRENGTH row of it for the line's
     ingredient(s) is a mass within the bounds."""
     what = item.label
-    if not cdm.has_table("drug_strength") or not _nonempty(cdm.table("drug_strength")):
+    if not lookup.has_strength:
         return set(), [], [(f"{what} filters on strength, but the CDM's DRUG_STRENGTH table is missing or empty: "
                             "load DRUG_STRENGTH with the vocabulary (from ATHENA), or remove the strength filter")]
-    concept = cdm.table("concept")
-    rows = (concept.filter(concept.concept_id.isin(sorted(ids)))
-            .select(cid=concept.concept_id.cast("int64"), cname=concept.concept_name, domain=concept.domain_id,
-                    cls=concept.concept_class_id).to_pyarrow().to_pylist())
+    rows = lookup.product_rows(ids)
     info = {r["cid"]: r for r in rows}
     if not any(r["domain"] == "Drug" for r in rows):
         domains = ", ".join(sorted({str(r["domain"]) for r in rows}))
@@ -247,7 +270,7 @@ def _within_strength(cdm, name: str, item: ConceptSetItem, ids: set[int]) -> tup
     not_mass = sorted(d for d, r in per_drug.items() if r["n_mass"] < r["n"])
     # Only concepts that drug records use matter: an ingredient concept has no strength of its own,
     # and saying so on every run for a CDM whose records are all products would be noise.
-    records = _records_per_drug(cdm, without + not_mass)
+    records = lookup.records_per_drug(without + not_mass)
     warnings = []
     for found, why in ((without, "without a DRUG_STRENGTH row for the ingredient"),
                        (not_mass, "whose strength is not a mass (units, mL)")):

@@ -32,7 +32,7 @@ def summarise_proportion_of_patients_covered(cdm, cohort: ir.Table, *, cohort_na
     """
     c = cohort_days(cohort, cohort_definition_id)  # overlaps are merged in numpy
     first = c.group_by("subject_id").aggregate(_index=c.start.min())
-    obs = observation_days(cdm)
+    obs = observation_days(cdm, first.subject_id)
     persons = first.join(obs, (first.subject_id == obs.subject_id) & (obs.start <= first._index)
                          & (obs.end >= first._index))
     persons = persons.select(subject_id=persons.subject_id, _index=persons._index,

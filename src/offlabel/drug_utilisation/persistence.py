@@ -33,7 +33,7 @@ def persistence_times(cdm, cohort: ir.Table, eras: ir.Table, follow_up_days: int
                        "(drug eras of the index treatment, e.g. from offlabel.cohorts).")
     idx = cohort.group_by(_s=cohort.subject_id.cast("int64")).aggregate(_index=epoch(cohort.cohort_start_date).min())
     er = eras.select(_es=eras.subject_id.cast("int64"), _e0=epoch(eras.era_start_date), _e1=epoch(eras.era_end_date))
-    obs = observation_days(cdm).rename(_os="subject_id", _o0="start", _o1="end")
+    obs = observation_days(cdm, idx._s).rename(_os="subject_id", _o0="start", _o1="end")
     j = idx.join(er, (idx._s == er._es) & (er._e0 <= idx._index) & (er._e1 >= idx._index))
     j = j.join(obs, (j._s == obs._os) & (obs._o0 <= j._index) & (obs._o1 >= j._index))
     era_end = j._e1.max()

@@ -54,7 +54,7 @@ def summarise_add_on_and_switch(cdm, cohort: ir.Table, treatments: Mapping[str, 
     first_entry = c.join(idx, (c.subject_id == idx.subject_id) & (c.start == idx._index))
     idx = first_entry.group_by(_s=first_entry.subject_id).aggregate(_index=first_entry._index.min(),
                                                                     _index_end=first_entry.end.max())
-    obs = observation_days(cdm)
+    obs = observation_days(cdm, idx._s)
     observed = idx.join(obs, (idx._s == obs.subject_id) & (obs.start <= idx._index) & (obs.end >= idx._index))
     observed = observed.mutate(_full=ibis.ifelse(observed.end >= observed._index + w1, 1, 0))
     # Every treatment's records in one table (tagged with its name), so that what follows is one
