@@ -79,6 +79,19 @@ def test_the_report_is_drawn_in_the_run_when_its_worker_dies(eunomia_path, monke
     assert (tmp_path / "killed" / "report.html").read_bytes() == (tmp_path / "end" / "report.html").read_bytes()
 
 
+def test_the_report_is_drawn_in_a_thread_when_no_process_can_be_forked(eunomia_path, monkeypatch, tmp_path):
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    log = tmp_path / "drawn_in.txt"
+    _recording_where_sections_are_drawn(monkeypatch, log)
+    assert run_study(STUDY, str(eunomia_path), tmp_path / "run") == 0
+    drawn_in = {tuple(line.split(" ", 1)) for line in log.read_text().splitlines()}
+    assert {pid for pid, _ in drawn_in} == {str(os.getpid())}
+    assert {thread.split("_")[0] for _, thread in drawn_in} == {"offlabel-report"}
+
+
 def test_an_error_while_drawing_stops_the_run_and_writes_nothing(eunomia_path, monkeypatch, tmp_path):
     def broken(part, fmt):
         raise SpecError("the incidence section cannot be drawn.")

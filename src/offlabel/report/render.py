@@ -95,7 +95,11 @@ def _drawing_pool():
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_started)
-    pool.submit(int)  # fork now, before the run opens its database connection and its threads
+    try:
+        pool.submit(int)  # fork now, before the run opens its database connection and its threads
+    except OSError:  # no process to be had (a process limit): draw in a thread
+        pool.shutdown(wait=False)
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
     return pool
 
 
