@@ -17,7 +17,9 @@ from offlabel.analyses import REGISTRY
 from offlabel.errors import SpecError
 from offlabel.report import ReportDraft, render_report
 from offlabel.report.sections import SECTIONS, Section
+from offlabel.results import SUPPRESSED, SummarisedResult, bind, import_summarised_result, suppress
 from offlabel.run import run_study
+from offlabel.spec import load_study
 
 STUDY = Path(__file__).resolve().parent / "data" / "eunomia_study.yaml"
 
@@ -60,19 +62,42 @@ def test_the_report_is_that_of_the_whole_result(eunomia_path, monkeypatch, tmp_p
         assert (tmp_path / "draft" / name).read_bytes() == (tmp_path / "end" / name).read_bytes(), name
 
 
+def test_a_part_drawn_with_another_threshold_is_redrawn_with_the_pages(eunomia_path, tmp_path):
+    """"<n" names the page's threshold (the largest min_cell_count of its results) in every section, also
+    in those of a result drawn with a smaller one."""
+    assert run_study(STUDY, str(eunomia_path), tmp_path / "run") == 0
+    result = import_summarised_result(tmp_path / "run" / "results.csv")
+    kinds = {result.settings_for(rid)["result_type"]: rid for rid in result.result_ids}
+    incidence, attrition = kinds["incidence"], kinds["summarise_cohort_attrition"]
+    # Some of the incidence counts suppressed at 5, the attrition's results at 50.
+    rows = [r._replace(estimate_value=SUPPRESSED) if r.estimate_type == "integer" and i % 3 == 0 else r
+            for i, r in enumerate(result.filter(result_id=incidence).rows)]
+    part = SummarisedResult(rows, {incidence: result.settings_for(incidence)})
+    stricter = SummarisedResult(result.filter(result_id=attrition).rows,
+                                {attrition: {**result.settings_for(attrition), "min_cell_count": "50"}})
+    study = load_study(STUDY)
+    with pytest.warns(UserWarning, match="higher min_cell_count"):
+        whole = suppress(bind(part, stricter), min_cell_count=5)
+    with ReportDraft(study, 5) as draft:
+        draft.add(part)
+        draft.add(stricter)
+        page = draft.page(whole)
+    assert "&lt;50" in page and "&lt;5<" not in page
+    assert page == render_report(whole, study)
+
+
 def test_the_report_is_drawn_in_the_run_when_its_worker_dies(eunomia_path, monkeypatch, tmp_path):
     """A worker killed while the run goes on (out of memory, a signal) costs time, not the report."""
     if sys.platform != "linux":
         pytest.skip("the report's worker is a process on Linux only")
-    real_add = ReportDraft.add
+    run_pid, incidence = os.getpid(), SECTIONS["incidence"]
 
-    def add_then_kill(self, result):
-        real_add(self, result)
-        if len(self._parts) == 2:
-            for pid in list(self._pool._processes):
-                os.kill(pid, signal.SIGKILL)
+    def killed_in_the_worker(part, fmt):
+        if os.getpid() != run_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return incidence.render(part, fmt)
 
-    monkeypatch.setattr(ReportDraft, "add", add_then_kill)
+    monkeypatch.setitem(SECTIONS, "incidence", Section(incidence.title, killed_in_the_worker))
     assert run_study(STUDY, str(eunomia_path), tmp_path / "killed") == 0
     monkeypatch.setattr(run_module, "ReportDraft", _AtTheEnd)
     assert run_study(STUDY, str(eunomia_path), tmp_path / "end") == 0

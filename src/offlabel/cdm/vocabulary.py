@@ -130,7 +130,7 @@ class _Lookup:
     """The vocabulary rows that resolving `items` needs, read in four queries whatever their number:
     the concepts of their codes and of their ids, 'Maps to' of the source concepts among them, and the
     standard descendants of every concept an item expands (a classification, or an item with
-    include_descendants)."""
+    include_descendants). What strength lines need is read when first asked, once."""
 
     def __init__(self, cdm, items: list[ConceptSetItem]):
         self._cdm, self._products, self._records = cdm, {}, {}

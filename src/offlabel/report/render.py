@@ -71,14 +71,19 @@ class ReportDraft:
         threshold = _threshold(result)
         sections = []
         for part, future in self._parts:
-            try:
-                drawn_with, drawn = future.result() if future else _draw(part, self.min_cell_count)
-            except BrokenProcessPool:
-                drawn_with, drawn = _draw(part, self.min_cell_count)
+            drawn_with, drawn = self._drawn(part, future)
             if drawn_with != threshold:  # "<n" names the page's threshold; redraw with the page's
-                drawn = _sections(suppress(bind(part), min_cell_count=self.min_cell_count), threshold)
+                drawn_with, drawn = _draw(part, self.min_cell_count, threshold)
             sections += drawn
         return _page(self.study, sections, threshold, result)
+
+    def _drawn(self, part: SummarisedResult, future) -> tuple[int, list[dict]]:
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool:  # the worker was killed (out of memory, a signal): draw here
+                pass
+        return _draw(part, self.min_cell_count)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -91,16 +96,15 @@ class ReportDraft:
 
 
 def _drawing_pool():
-    if sys.platform != "linux":
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_started)
-    try:
-        pool.submit(int)  # fork now, before the run opens its database connection and its threads
-    except OSError:  # no process to be had (a process limit): draw in a thread
-        pool.shutdown(wait=False)
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
-    return pool
+    if sys.platform == "linux":
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_started)
+        try:
+            pool.submit(int)  # fork now, before the run opens its database connection and its threads
+            return pool
+        except OSError:  # no process to be had (a process limit): draw in a thread
+            pool.shutdown(wait=False)
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="offlabel-report")
 
 
 def _worker_started() -> None:
@@ -110,9 +114,11 @@ def _worker_started() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _draw(result: SummarisedResult, min_cell_count: int) -> tuple[int, list[dict]]:
+def _draw(result: SummarisedResult, min_cell_count: int, threshold: int | None = None) -> tuple[int, list[dict]]:
+    """(the threshold shown as "<n", the sections) of one analysis's results; by default the threshold
+    is the results' own."""
     part = suppress(bind(result), min_cell_count=min_cell_count)
-    threshold = _threshold(part)
+    threshold = _threshold(part) if threshold is None else threshold
     return threshold, _sections(part, threshold)
 
 
